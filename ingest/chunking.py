@@ -1,0 +1,222 @@
+"""Chunking for Chinese speeches: whole sentences, numbered items kept with their bodies.
+
+A chunk is a verbatim slice of the speech text, so a quote shown to a user is
+exactly what the speech says. Chunks break at paragraph ends when they can,
+never inside a sentence, and start a new chunk at a numbered heading.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.types import Chunk, Speech
+
+SENTENCE_ENDS = "。！？；!?;…"
+CLOSERS = "”’」』）)】》\"'"
+_OPEN_QUOTES = "“「『"
+_CLOSE_QUOTES = "”」』"
+_LONG_QUOTE = 300  # a quote this long without closing is a scraping slip, not a quote
+
+_HEADING_LEVELS = (
+    (1, re.compile(r"^([一二三四五六七八九十]+、|第[一二三四五六七八九十]+(部分|章|节)?[,，、:：\s])")),
+    (2, re.compile(r"^[(（][一二三四五六七八九十]+[)）]")),
+    (
+        3,
+        re.compile(
+            r"^(\d{1,2}[.、．](?!\d)|[(（]\d{1,2}[)）]|[一二三四五六七八九十]+[是要]|第[一二三四五六七八九十]+是)"
+        ),
+    ),
+)
+_CLAUSE_END = re.compile(r"[,，。：:；;！!？?]")
+_HEADING_LABEL_MAX = 30
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    paragraph: int
+    opens_paragraph: bool
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """How big chunks should be, in characters."""
+
+    target: int = 350
+    maximum: int = 500
+    minimum: int = 80
+    overlap_sentences: int = 1
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentence spans over ``text``; a sentence ends at 。！？；… (plus closing quotes) or a line end."""
+    sentences: list[Sentence] = []
+    paragraph = 0
+    start = 0
+    depth = 0
+    i = 0
+    n = len(text)
+    opens = True
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            if i > start:
+                sentences.append(Sentence(start, i, paragraph, opens))
+            paragraph += 1
+            opens = True
+            start = i + 1
+            depth = 0
+            i += 1
+            continue
+        if ch in _OPEN_QUOTES:
+            depth += 1
+        elif ch in _CLOSE_QUOTES and depth:
+            depth -= 1
+        quote_closes_sentence = (
+            ch in _CLOSE_QUOTES and depth == 0 and i > start and text[i - 1] in SENTENCE_ENDS
+        )
+        if quote_closes_sentence or (ch in SENTENCE_ENDS and (depth == 0 or i - start > _LONG_QUOTE)):
+            j = i + 1
+            while j < n and (text[j] in SENTENCE_ENDS or text[j] in CLOSERS):
+                if text[j] in _CLOSE_QUOTES and depth:
+                    depth -= 1
+                j += 1
+            sentences.append(Sentence(start, j, paragraph, opens))
+            depth = 0  # a quote left open this long is a typo, not a quotation
+            opens = False
+            start = j
+            i = j
+            continue
+        i += 1
+    if start < n:
+        sentences.append(Sentence(start, n, paragraph, opens))
+    return [s for s in sentences if text[s.start : s.end].strip()]
+
+
+def heading_level(paragraph: str) -> int | None:
+    """1 for 一、, 2 for (一), 3 for 1. / 一是 / 一要; None for body text."""
+    for level, pattern in _HEADING_LEVELS:
+        if pattern.match(paragraph):
+            return level
+    return None
+
+
+def heading_label(paragraph: str) -> str:
+    """The heading's own words: its first clause ("二、进一步明确重点")."""
+    clause = _CLAUSE_END.split(paragraph, maxsplit=1)[0]
+    return clause[:_HEADING_LABEL_MAX]
+
+
+def heading_paths(paragraphs: tuple[str, ...]) -> list[str]:
+    """For each paragraph, the headings it sits under: "二、… > (三)…"."""
+    stack: dict[int, str] = {}
+    paths: list[str] = []
+    for paragraph in paragraphs:
+        level = heading_level(paragraph)
+        if level is not None:
+            stack = {lv: label for lv, label in stack.items() if lv < level}
+            stack[level] = heading_label(paragraph)
+        paths.append(" > ".join(stack[lv] for lv in sorted(stack)))
+    return paths
+
+
+def _is_heading_only(paragraph: str) -> bool:
+    """A heading line with no body of its own, which must not end a chunk."""
+    if heading_level(paragraph) is None:
+        return False
+    body = paragraph.rstrip("。:：")
+    return len(body) <= 40 and not any(ch in SENTENCE_ENDS for ch in body)
+
+
+def chunk_speech(speech: Speech, spec: ChunkSpec = ChunkSpec()) -> list[Chunk]:
+    """Pack whole sentences into chunks of about ``spec.target`` characters."""
+    text = speech.text
+    sentences = split_sentences(text)
+    if not sentences:
+        return []
+    paragraphs = speech.paragraphs
+    levels = [heading_level(p) for p in paragraphs]
+    heading_only = [_is_heading_only(p) for p in paragraphs]
+    groups: list[list[int]] = []
+    current: list[int] = []
+
+    def length(indices: list[int]) -> int:
+        return sentences[indices[-1]].end - sentences[indices[0]].start
+
+    for k, sentence in enumerate(sentences):
+        if current:
+            size = length(current)
+            grown = sentence.end - sentences[current[0]].start
+            at_paragraph = sentence.opens_paragraph
+            at_section = at_paragraph and levels[sentence.paragraph] in (1, 2)
+            if (
+                grown > spec.maximum
+                or (at_paragraph and size >= spec.target)
+                or (at_section and size >= spec.minimum)
+            ):
+                carried = _trailing_headings(current, sentences, heading_only)
+                emitted = current[: len(current) - len(carried)]
+                if emitted:
+                    groups.append(emitted)
+                    current = carried or _overlap(emitted, sentence, sentences, spec)
+                else:
+                    current = carried
+        current.append(k)
+    if current:
+        if (
+            groups
+            and length(current) < spec.minimum
+            and (sentences[current[-1]].end - sentences[groups[-1][0]].start <= spec.maximum + spec.minimum)
+        ):
+            groups[-1] = sorted(set(groups[-1]) | set(current))
+        else:
+            groups.append(current)
+
+    paths = heading_paths(paragraphs)
+    chunks = []
+    for position, group in enumerate(groups):
+        first, last = sentences[group[0]], sentences[group[-1]]
+        chunks.append(
+            Chunk(
+                speech_id=speech.speech_id,
+                speech_title=speech.title,
+                source=speech.source,
+                position=position,
+                start=first.start,
+                end=last.end,
+                text=text[first.start : last.end],
+                heading_path=paths[first.paragraph],
+                sources=speech.sources or (speech.source,),
+                date=speech.date,
+                place=speech.place,
+                scope=speech.scope,
+            )
+        )
+    return chunks
+
+
+def _trailing_headings(current: list[int], sentences: list[Sentence], heading_only: list[bool]) -> list[int]:
+    """Heading lines at the end of a chunk move on to the chunk that holds their body."""
+    carried: list[int] = []
+    for index in reversed(current):
+        if heading_only[sentences[index].paragraph]:
+            carried.insert(0, index)
+        else:
+            break
+    return carried
+
+
+def _overlap(
+    emitted: list[int], following: Sentence, sentences: list[Sentence], spec: ChunkSpec
+) -> list[int]:
+    """Repeat the last sentence(s) when a chunk breaks mid-paragraph, so context carries over."""
+    if following.opens_paragraph or spec.overlap_sentences <= 0:
+        return []
+    tail = emitted[-spec.overlap_sentences :]
+    if len(tail) == len(emitted):
+        return []
+    if following.end - sentences[tail[0]].start > spec.maximum:
+        return []
+    return tail
