@@ -1,0 +1,135 @@
+"""Keyword search: BM25 over jieba tokens, in an SQLite FTS5 table beside the vector store.
+
+FTS5 keeps the index on disk and updates it row by row inside a transaction,
+so ingest touches only changed chunks, a start-up loads nothing, and a crash
+never leaves half an update behind.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.tokenize import add_terms, find_slogans, tokenize
+
+INDEX_NAME = "keywords.sqlite"
+
+
+@dataclass(frozen=True)
+class KeywordDoc:
+    chunk_id: str
+    text: str
+    speech_id: str = ""
+    source: str = ""
+
+
+class KeywordIndex:
+    """chunk id → BM25-searchable tokens, with the slogan dictionary they were cut with."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._db() as db:
+            db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
+                "tokens, chunk_id UNINDEXED, speech_id UNINDEXED, source UNINDEXED, "
+                "tokenize = 'unicode61 remove_diacritics 0')"
+            )
+            db.execute("CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY)")
+            db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(chunks, 'row')")
+        add_terms(self.terms())
+
+    @classmethod
+    def beside(cls, store_dir: Path) -> KeywordIndex:
+        return cls(store_dir / INDEX_NAME)
+
+    def _db(self) -> sqlite3.Connection:
+        """One connection per thread (the web app answers from several threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30)
+            self._local.db = db
+        return db
+
+    def terms(self) -> set[str]:
+        return {row[0] for row in self._db().execute("SELECT term FROM terms")}
+
+    def ids(self) -> set[str]:
+        return {row[0] for row in self._db().execute("SELECT chunk_id FROM chunks")}
+
+    def count(self) -> int:
+        return self._db().execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        """BM25's inverse document frequency; a term no chunk contains gets the highest."""
+        tokens = list(dict.fromkeys(tokens))
+        if not tokens:
+            return {}
+        total = self.count()
+        rows = self._db().execute(
+            f"SELECT term, doc FROM vocab WHERE term IN ({', '.join('?' * len(tokens))})", tokens
+        )
+        frequency = dict(rows.fetchall())
+        return {t: math.log(1 + (total - frequency.get(t, 0) + 0.5) / (frequency.get(t, 0) + 0.5)) for t in tokens}
+
+    def sync(self, docs: Sequence[KeywordDoc]) -> tuple[int, int]:
+        """Make the index hold exactly these docs; returns (added, removed).
+
+        New slogans are learnt first, and chunks that mention a newly learnt
+        slogan are cut again, so every chunk is tokenised with the same dictionary.
+        """
+        known_terms = self.terms()
+        new_terms = set().union(*(find_slogans(d.text) for d in docs)) - known_terms if docs else set()
+        add_terms(new_terms)
+        wanted = {d.chunk_id: d for d in docs}
+        present = self.ids()
+        stale = {
+            d.chunk_id
+            for d in docs
+            if d.chunk_id in present and new_terms and any(t in d.text for t in new_terms)
+        }
+        remove = (present - set(wanted)) | stale
+        add = [d for d in docs if d.chunk_id not in present or d.chunk_id in stale]
+        with self._db() as db:  # one transaction
+            db.executemany("DELETE FROM chunks WHERE chunk_id = ?", [(i,) for i in remove])
+            db.executemany(
+                "INSERT INTO chunks (tokens, chunk_id, speech_id, source) VALUES (?, ?, ?, ?)",
+                [(" ".join(tokenize(d.text)), d.chunk_id, d.speech_id, d.source) for d in add],
+            )
+            db.executemany("INSERT OR IGNORE INTO terms VALUES (?)", [(t,) for t in new_terms])
+        return len(add) - len(stale), len(remove) - len(stale)
+
+    def search(
+        self,
+        query: str,
+        k: int,
+        *,
+        speech_ids: Iterable[str] | None = None,
+        sources: Iterable[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; higher is better."""
+        tokens = list(dict.fromkeys(tokenize(query)))
+        if not tokens:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+        sql = "SELECT chunk_id, -bm25(chunks) AS score FROM chunks WHERE chunks MATCH ?"
+        params: list[object] = [f"tokens : ({match})"]
+        for column, values in (("speech_id", speech_ids), ("source", sources)):
+            if values is not None:
+                values = list(values)
+                sql += f" AND {column} IN ({', '.join('?' * len(values))})"
+                params.extend(values)
+        sql += " ORDER BY bm25(chunks) LIMIT ?"
+        params.append(k)
+        return [(row[0], float(row[1])) for row in self._db().execute(sql, params)]
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None

@@ -1,0 +1,69 @@
+"""Chinese word segmentation for keyword search: jieba, taught the speeches' own slogans.
+
+Policy speeches coin compact slogans (“四不两直”, “三个必须”, “两书一函”) that a
+general dictionary splits into meaningless pieces; every quoted slogan found at
+ingest is added to the dictionary so it stays one searchable token.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+
+import jieba
+
+_QUOTED = re.compile(r"[“\"「『]([^“”\"「」『』\n]{2,12})[”\"」』]")
+_NOT_A_SLOGAN = re.compile(r"[,，、;；:：。!！?？\s]|^[xX×*]+$")
+_PUNCT_OR_SPACE = re.compile(r"^[\W_]+$")
+
+# Question words and function words that say nothing about the topic.
+STOPWORDS = frozenset(
+    """
+    的 了 和 与 及 或 是 在 对 把 被 为 以 于 就 都 也 又 还 并 而 等 之 其 这 那 哪 些 个 要 会 中 上 下
+    什么 怎么 怎样 如何 哪些 哪个 哪里 为什么 为何 多少 几 是否 有没有 吗 呢 吧 啊 呀 么 请问 请
+    指 指的是 具体 分别 主要 提出 提到 讲话 讲 说 里 中 方面 有 有哪些 一下 那次 这次 哪次 领导 要求
+    the a an of to in on for and or is are was were what which how why who does do did
+    """.split()
+)
+
+_lock = threading.Lock()
+_tokenizer: jieba.Tokenizer | None = None
+_known: set[str] = set()
+
+
+def find_slogans(text: str) -> set[str]:
+    """Short quoted terms: “四个一律”, “三个必须”, “两书一函”."""
+    return {m for m in _QUOTED.findall(text) if not _NOT_A_SLOGAN.search(m)}
+
+
+def _jieba() -> jieba.Tokenizer:
+    global _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _tokenizer = tokenizer
+        return _tokenizer
+
+
+def add_terms(terms: Iterable[str]) -> None:
+    """Teach jieba terms it must keep whole (idempotent, cheap for known terms)."""
+    tokenizer = _jieba()
+    with _lock:
+        for term in terms:
+            if term not in _known:
+                tokenizer.add_word(term, freq=50_000)
+                _known.add(term)
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode segmentation (both 安全生产 and 安全/生产), lower-cased, no stopwords."""
+    tokens = []
+    for token in _jieba().cut_for_search(text):
+        token = token.strip().lower()
+        if token and token not in STOPWORDS and not _PUNCT_OR_SPACE.match(token):
+            tokens.append(token)
+    return tokens

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real embedding model (built offline once per session) and fresh stores."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Tests never reach a model hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "data" / "000_6f579f50373472dc.txt"
+
+
+@pytest.fixture(scope="session")
+def model_cache() -> Path:
+    """One model cache for the whole run (and its subprocesses): the e5 build happens once."""
+    path = Path(os.environ.get("POLICYQA_TEST_MODEL_CACHE", ROOT / ".policyqa" / "test-models"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedder(model_cache: Path) -> Iterator[object]:
+    from rag.config import DEFAULT_EMBEDDING_MODEL
+    from rag.embedding import Embedder
+
+    yield Embedder(DEFAULT_EMBEDDING_MODEL, model_cache)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, model_cache: Path):
+    from rag.config import Settings
+
+    return Settings(store_dir=tmp_path / "store", data_dir=tmp_path / "data", model_cache=model_cache)
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+def seed_excerpt(lines: int = 60) -> str:
+    """The first speeches of the seed page: a small real corpus for fast ingest tests."""
+    return "\n".join(SEED.read_text(encoding="utf-8").split("\n")[:lines])

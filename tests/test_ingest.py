@@ -1,0 +1,292 @@
+"""Incremental ingest against a real Chroma store on disk and the real embedding model."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from filelock import FileLock
+
+from ingest.manifest import Manifest
+from ingest.pipeline import LOCK_NAME, WRITE_BATCH, IngestLocked, ingest_paths
+from rag.config import Settings
+from rag.store import ChunkStore, ModelMismatchError
+from tests.conftest import ROOT, SEED, seed_excerpt
+
+
+def _store(settings: Settings) -> ChunkStore:
+    return ChunkStore.open(settings, settings.embedding_model, create=False)
+
+
+def _stored_texts(settings: Settings) -> list[str]:
+    return [text for text, _ in _store(settings).documents().values()]
+
+
+def _tree_state(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()}
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        POLICYQA_STORE_DIR=str(settings.store_dir),
+        POLICYQA_MODEL_CACHE=str(settings.model_cache),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def test_seed_ingest_is_complete_and_idempotent(settings: Settings, embedder) -> None:
+    first = ingest_paths([SEED], settings, embedder=embedder, progress=False)
+    assert first.errors == ()
+    assert first.speeches == 17
+    assert first.chunks_added == first.chunks == first.embedded > 100
+    texts = _stored_texts(settings)
+    assert len(texts) == first.chunks
+    assert len(set(texts)) == len(texts), "two chunks with the same text"
+    assert not any("小编" in t or "相关范文推荐" in t for t in texts)
+
+    before = _tree_state(settings.store_dir)
+    again = ingest_paths([SEED], settings, embedder=embedder, progress=False)
+    assert (again.embedded, again.chunks_added, again.chunks_removed) == (0, 0, 0)
+    assert again.chunks_unchanged == first.chunks
+    assert _tree_state(settings.store_dir) == before, "an unchanged re-ingest wrote to the store"
+
+    # Vectors are the real model's: a question finds the passage that answers it.
+    hits = _store(settings).query(embedder.embed_query("用哪三个铁来抓安全?"), k=5)
+    assert any("用铁的手腕抓安全" in text for _, text, _, _ in hits)
+    assert all(meta["speech_title"] and meta["source"] == SEED.name for _, _, meta, _ in hits)
+
+
+def test_a_changed_file_replaces_exactly_its_changed_chunks(
+    settings: Settings, embedder, tmp_path: Path
+) -> None:
+    speech = tmp_path / "in" / "speech.txt"
+    speech.parent.mkdir()
+    original = seed_excerpt(60)
+    speech.write_text(original, encoding="utf-8")
+    other = tmp_path / "in" / "other.txt"
+    other.write_text(seed_excerpt(180).split("\n", 136)[-1], encoding="utf-8")
+    first = ingest_paths([speech.parent], settings, embedder=embedder, progress=False)
+    old_ids = set(_store(settings).metadata_by_id())
+
+    edited = original.replace("用铁的手腕抓安全", "用钢的手腕抓安全")
+    assert edited != original
+    speech.write_text(edited, encoding="utf-8")
+    second = ingest_paths([speech.parent], settings, embedder=embedder, progress=False)
+
+    assert second.files_changed == 1
+    assert second.chunks_updated == 1 and second.chunks_added == 0 and second.chunks_removed == 0
+    assert second.embedded == 1
+    assert second.chunks_unchanged == first.chunks - 1
+    new_ids = set(_store(settings).metadata_by_id())
+    assert len(old_ids - new_ids) == 1 and len(new_ids - old_ids) == 1
+    texts = _stored_texts(settings)
+    assert any("用钢的手腕抓安全" in t for t in texts)
+    assert not any("用铁的手腕抓安全" in t for t in texts)
+
+
+def test_same_speech_in_two_files_is_stored_once_and_prune(
+    settings: Settings, embedder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(seed_excerpt(60), encoding="utf-8")
+    first = ingest_paths([folder], settings, embedder=embedder, progress=False)
+
+    # The same page again, in GBK and under another name: nothing new to store.
+    (folder / "b.txt").write_bytes(seed_excerpt(60).encode("gb18030"))
+    second = ingest_paths([folder], settings, embedder=embedder, progress=False)
+    assert second.errors == ()
+    assert (second.embedded, second.chunks) == (0, first.chunks)
+    sources = {tuple(m["sources"]) for m in _store(settings).metadata_by_id().values()}
+    assert sources == {("a.txt", "b.txt")}
+
+    # One copy gone: the speech stays (b.txt still holds it), with or without --prune.
+    (folder / "a.txt").unlink()
+    third = ingest_paths([folder], settings, embedder=embedder, prune=True, progress=False)
+    assert third.chunks == first.chunks and third.embedded == 0
+    sources = {tuple(m["sources"]) for m in _store(settings).metadata_by_id().values()}
+    assert sources == {("b.txt",)}
+
+    # Both gone: without --prune nothing is removed; with it, everything is.
+    (folder / "b.txt").unlink()
+    (folder / "new.txt").write_text(
+        "在全县防汛会议上的讲话\n\n同志们:\n\n今年汛期要做到“四个到位”。", encoding="utf-8"
+    )
+    kept = ingest_paths([folder], settings, embedder=embedder, progress=False)
+    assert kept.chunks_removed == 0 and kept.chunks == first.chunks + 1
+    pruned = ingest_paths([folder], settings, embedder=embedder, prune=True, progress=False)
+    assert pruned.chunks_removed == first.chunks and pruned.chunks == 1
+    assert _store(settings).count() == 1
+    assert set(Manifest.load(settings.store_dir).files) == {str((folder / "new.txt").resolve())}
+
+
+def test_bad_files_are_reported_and_the_rest_ingest(settings: Settings, embedder, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text(seed_excerpt(22), encoding="utf-8")
+    (folder / "empty.txt").write_text("", encoding="utf-8")
+    (folder / "noise.txt").write_bytes(bytes(range(256)) * 8)
+    (folder / "table.xlsx").write_bytes(b"PK\x03\x04 not really")
+    (folder / "broken.docx").write_bytes(b"this is no zip")
+    report = ingest_paths([folder, tmp_path / "missing.txt"], settings, embedder=embedder, progress=False)
+    failed = {Path(e.file).name: e.reason for e in report.errors}
+    assert set(failed) == {"empty.txt", "noise.txt", "table.xlsx", "broken.docx", "missing.txt"}
+    assert all(reason for reason in failed.values())
+    assert report.ok and report.chunks > 0 and report.speeches == 1
+
+    only_bad = tmp_path / "bad"
+    only_bad.mkdir()
+    (only_bad / "empty.txt").write_text(" \n", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "ingest", "--json", str(only_bad)],
+        capture_output=True,
+        text=True,
+        env=_env(settings),
+        timeout=120,
+    )
+    assert run.returncode == 1
+    data = json.loads(run.stdout)
+    assert data["errors"][0]["file"].endswith("empty.txt") and data["errors"][0]["reason"]
+    # What was stored before is still there.
+    assert _store(settings).count() == report.chunks
+
+
+def test_cli_json_report(settings: Settings, tmp_path: Path) -> None:
+    speech = tmp_path / "s.md"
+    speech.write_text("# 在全县安全生产会议上的讲话\n\n同志们:\n\n要严格执行“四个一律”。", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "ingest", "--json", "--store", str(settings.store_dir), str(speech)],
+        capture_output=True,
+        text=True,
+        env=_env(settings),
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    for key in ("files", "speeches", "chunks_added", "chunks_updated", "chunks_unchanged", "chunks_removed"):
+        assert key in data
+    assert (data["files"], data["speeches"], data["chunks_added"], data["embedded"]) == (1, 1, 1, 1)
+    assert data["errors"] == []
+
+
+def test_a_second_writer_is_kept_out(settings: Settings, embedder, tmp_path: Path) -> None:
+    settings.store_dir.mkdir(parents=True)
+    speech = tmp_path / "s.txt"
+    speech.write_text(seed_excerpt(22), encoding="utf-8")
+    with FileLock(str(settings.store_dir / LOCK_NAME)):
+        with pytest.raises(IngestLocked, match="another ingest is writing"):
+            ingest_paths([speech], settings, embedder=embedder, progress=False)
+        run = subprocess.run(
+            [sys.executable, "-m", "ingest", str(speech)],
+            capture_output=True,
+            text=True,
+            env=_env(settings),
+            timeout=120,
+        )
+        assert run.returncode == 2 and "another ingest is writing" in run.stderr
+    assert ingest_paths([speech], settings, embedder=embedder, progress=False).chunks > 0
+
+
+def test_a_store_built_with_another_model_is_refused(settings: Settings, embedder, tmp_path: Path) -> None:
+    class OtherModel:
+        name = "some/other-model"
+
+        def embed_passages(self, texts: list[str]) -> np.ndarray:
+            return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    speech = tmp_path / "s.txt"
+    speech.write_text(seed_excerpt(22), encoding="utf-8")
+    ingest_paths([speech], settings, embedder=OtherModel(), progress=False)
+    with pytest.raises(ModelMismatchError, match=r"some/other-model.*rebuild"):
+        ingest_paths([speech], settings, embedder=embedder, progress=False)
+    rebuilt = ingest_paths([speech], settings, embedder=embedder, rebuild=True, progress=False)
+    assert rebuilt.embedded == rebuilt.chunks > 0
+
+
+def test_a_killed_ingest_is_completed_by_the_next_run(settings: Settings, embedder, tmp_path: Path) -> None:
+    """kill -9 a real ingest while it writes; the rerun must match a clean build exactly."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "seed.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ingest", str(folder)],
+        env=_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    # Kill as soon as the progress bar shows that a first batch was written.
+    seen = b""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        seen += os.read(proc.stderr.fileno(), 256)
+        done = [int(n) for n in re.findall(rb"embedding:[^\r\n|]*\|[^|]*\| *(\d+)/\d+", seen)]
+        if done and max(done) >= WRITE_BATCH:
+            break
+    assert proc.poll() is None, "ingest finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = _store(settings).count()
+    assert partial > 0
+
+    repaired = ingest_paths([folder], settings, embedder=embedder, progress=False)
+    assert repaired.embedded == repaired.chunks - partial
+    clean_settings = settings.with_overrides(store_dir=tmp_path / "clean")
+    clean = ingest_paths([folder], clean_settings, embedder=embedder, progress=False)
+    assert set(_store(settings).metadata_by_id()) == set(_store(clean_settings).metadata_by_id())
+    assert _store(settings).count() == clean.chunks
+    assert not Manifest.load(settings.store_dir).dirty
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path):
+    chroma = Path(sys.executable).with_name("chroma")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("chroma server did not start")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_ingest_into_a_chroma_server(
+    settings: Settings, embedder, tmp_path: Path, chroma_server: int
+) -> None:
+    remote = settings.with_overrides(chroma_host="127.0.0.1", chroma_port=chroma_server)
+    speech = tmp_path / "s.txt"
+    speech.write_text(seed_excerpt(60), encoding="utf-8")
+    first = ingest_paths([speech], remote, embedder=embedder, progress=False)
+    assert first.chunks > 0 and "127.0.0.1" in first.store
+    assert not (settings.store_dir / "chroma").exists(), "wrote an embedded store instead of the server"
+    assert ChunkStore.open(remote, remote.embedding_model).count() == first.chunks
+    again = ingest_paths([speech], remote, embedder=embedder, progress=False)
+    assert again.embedded == 0 and again.chunks_unchanged == first.chunks
