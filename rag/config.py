@@ -40,13 +40,13 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = 1
     candidates: int = Field(default=30, description="Candidates each retriever hands to fusion.")
     answer_passages: int = Field(default=6, description="Passages an answer is composed from.")
-    min_coverage: float = Field(
-        default=0.45,
-        description="Share of the question's (IDF-weighted) key terms the evidence must contain; "
-        "below it, and with low similarity, the answer is a refusal.",
+    min_sentence_score: float = Field(
+        default=0.12,
+        description="Weighted share of the question's key terms the best sentence must hold; below it "
+        "(and below min_similarity) the answer is a refusal. Calibrated on the dev questions.",
     )
     min_similarity: float = Field(
-        default=0.86, description="Cosine similarity that counts as strong evidence on its own."
+        default=0.87, description="Passage cosine similarity that vouches for a lexically weak match."
     )
     min_similarity_crosslingual: float = Field(
         default=0.80, description="For questions with no Chinese words to match (e.g. English)."

@@ -75,7 +75,9 @@ class KeywordIndex:
             f"SELECT term, doc FROM vocab WHERE term IN ({', '.join('?' * len(tokens))})", tokens
         )
         frequency = dict(rows.fetchall())
-        return {t: math.log(1 + (total - frequency.get(t, 0) + 0.5) / (frequency.get(t, 0) + 0.5)) for t in tokens}
+        return {
+            t: math.log(1 + (total - frequency.get(t, 0) + 0.5) / (frequency.get(t, 0) + 0.5)) for t in tokens
+        }
 
     def sync(self, docs: Sequence[KeywordDoc]) -> tuple[int, int]:
         """Make the index hold exactly these docs; returns (added, removed).
@@ -113,7 +115,18 @@ class KeywordIndex:
         sources: Iterable[str] | None = None,
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; higher is better."""
-        tokens = list(dict.fromkeys(tokenize(query)))
+        return self.search_tokens(
+            list(dict.fromkeys(tokenize(query))), k, speech_ids=speech_ids, sources=sources
+        )
+
+    def search_tokens(
+        self,
+        tokens: Sequence[str],
+        k: int,
+        *,
+        speech_ids: Iterable[str] | None = None,
+        sources: Iterable[str] | None = None,
+    ) -> list[tuple[str, float]]:
         if not tokens:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)

@@ -162,6 +162,16 @@ class ChunkStore:
         for start in range(0, len(ids), _GET_PAGE):
             self._collection.delete(ids=ids[start : start + _GET_PAGE])
 
+    def openings(self, speech_ids: Iterable[str]) -> dict[str, str]:
+        """The first chunk's text of each speech."""
+        ids = list(speech_ids)
+        if not ids:
+            return {}
+        page = self._collection.get(
+            where={"$and": [{"speech_id": {"$in": ids}}, {"position": 0}]}, include=["documents", "metadatas"]
+        )
+        return {m["speech_id"]: d for d, m in zip(page["documents"], page["metadatas"], strict=True)}
+
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, str, dict[str, Any], float]]:

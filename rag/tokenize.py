@@ -21,10 +21,14 @@ _PUNCT_OR_SPACE = re.compile(r"^[\W_]+$")
 # Question words and function words that say nothing about the topic.
 STOPWORDS = frozenset(
     """
-    的 了 和 与 及 或 是 在 对 把 被 为 以 于 就 都 也 又 还 并 而 等 之 其 这 那 哪 些 个 要 会 中 上 下
-    什么 怎么 怎样 如何 哪些 哪个 哪里 为什么 为何 多少 几 是否 有没有 吗 呢 吧 啊 呀 么 请问 请
-    指 指的是 具体 分别 主要 提出 提到 讲话 讲 说 里 中 方面 有 有哪些 一下 那次 这次 哪次 领导 要求
-    the a an of to in on for and or is are was were what which how why who does do did
+    的 了 和 与 及 或 是 在 对 把 被 为 以 于 就 都 也 又 还 并 而 等
+    之 其 这 那 哪 些 个 要 会 中 上 下 什么 怎么 怎样 如何 哪些 哪个 哪里
+    为什么 为何 多少 几 是否 有没有 吗 呢 吧 啊 呀 么 请问 请 指 指的是 具体
+    分别 主要 提出 提到 讲话 讲 说 里 中 方面 有 有哪些 一下 那次 这次 哪次
+    领导 要求 哪一年 哪年 多长 多长时间 长时间 多久 怎么样 什么样 哪几 哪几个
+    几个 一共 怎么办 哪种 哪类 the a an of to in on for and
+    or is are was were what which how why who
+    does do did
     """.split()
 )
 

@@ -1,0 +1,82 @@
+"""python -m rag ask|search|eval — the command line over the speech index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rag.api import PolicyQA, QuestionError
+from rag.config import Settings
+from rag.store import StoreError
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    print(answer.text)
+    if answer.citations:
+        print("\n来源:")
+        for c in answer.citations:
+            print(f"[{c.index}] 《{c.speech_title}》({c.source})")
+            print(f"    “{c.quote}”")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rag", description="Ask the work-safety speeches.")
+    parser.add_argument("--store", type=Path, help="index folder (env POLICYQA_STORE_DIR)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="answer a question with cited quotes")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer and its citations as JSON")
+    ask.add_argument("--store", type=Path, dest="store_sub")
+    ask.add_argument("--build", action="store_true", help="build the index from the data folder if missing")
+
+    search = commands.add_parser("search", help="show the best matching passages")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5)
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--store", type=Path, dest="store_sub")
+
+    evaluate = commands.add_parser("eval", help="score retrieval and answers on questions with gold evidence")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--baseline", action="store_true", help="also score a plain LangChain baseline")
+    evaluate.add_argument("--store", type=Path, dest="store_sub")
+
+    args = parser.parse_args(argv)
+    store = getattr(args, "store_sub", None) or args.store
+    qa = PolicyQA.open(Settings().with_overrides(store_dir=store))
+    try:
+        if getattr(args, "build", False) and not qa.has_index():
+            print("building the index from", qa.settings.data_dir, file=sys.stderr)
+            print(qa.ingest([qa.settings.data_dir]).summary(), file=sys.stderr)
+        if args.command == "ask":
+            _print_answer(qa.ask(args.question), args.json)
+        elif args.command == "search":
+            passages = qa.search(args.query, k=args.k)
+            if args.json:
+                print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+            for rank, p in enumerate(passages, start=1):
+                if not args.json:
+                    print(f"{rank}. 《{p.speech_title}》({p.source}) score {p.score:.4f}")
+                    print("   " + p.text.replace("\n", "\n   "))
+        else:
+            from rag.evaluate import format_report, run_evaluation
+
+            data = run_evaluation(qa, args.file, baseline=args.baseline)
+            print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_report(data))
+    except QuestionError as error:
+        print(f"问题无效: {error}", file=sys.stderr)
+        return 2
+    except StoreError as error:
+        print(f"rag: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Evaluation on questions with gold evidence (the format of shared/eval/dev.jsonl).
+
+A retrieved passage is a hit when it contains one of the question's evidence
+strings (whitespace ignored). Answers are judged on their keywords, on whether
+their citations hold evidence, and on refusing exactly the unanswerable ones.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.types import Answer, Passage
+
+if TYPE_CHECKING:
+    from rag.api import PolicyQA
+
+UNANSWERABLE = "unanswerable"
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    type: str
+    evidence: tuple[str, ...]
+    answer_keywords: tuple[str, ...]
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != UNANSWERABLE
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        data = json.loads(line)
+        questions.append(
+            Question(
+                id=str(data.get("id", number)),
+                question=data["question"],
+                type=data.get("type", ""),
+                evidence=tuple(data.get("evidence") or ()),
+                answer_keywords=tuple(data.get("answer_keywords") or ()),
+            )
+        )
+    return questions
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def holds_evidence(text: str, evidence: Sequence[str]) -> bool:
+    squashed = _squash(text)
+    return any(_squash(e) in squashed for e in evidence)
+
+
+def first_hit_rank(passages: Sequence[str], evidence: Sequence[str]) -> int | None:
+    for rank, text in enumerate(passages, start=1):
+        if holds_evidence(text, evidence):
+            return rank
+    return None
+
+
+@dataclass
+class RetrievalScores:
+    questions: int = 0
+    hit_at: dict[int, float] = field(default_factory=dict)
+    mrr: float = 0.0
+    misses: list[str] = field(default_factory=list)
+
+
+def score_retrieval(
+    questions: Sequence[Question], search: Callable[[str, int], Sequence[str]], depth: int = 10
+) -> RetrievalScores:
+    """hit@1/3/5 and MRR@depth of a search function over the answerable questions."""
+    with_evidence = [q for q in questions if q.answerable and q.evidence]
+    ranks = []
+    misses = []
+    for question in with_evidence:
+        rank = first_hit_rank(search(question.question, depth), question.evidence)
+        ranks.append(rank)
+        if rank is None or rank > 5:
+            misses.append(question.id)
+    n = max(1, len(ranks))
+    return RetrievalScores(
+        questions=len(ranks),
+        hit_at={k: sum(r is not None and r <= k for r in ranks) / n for k in (1, 3, 5)},
+        mrr=sum(1.0 / r for r in ranks if r) / n,
+        misses=misses,
+    )
+
+
+@dataclass
+class AnswerScores:
+    keyword_recall: float = 0.0
+    citation_precision: float = 0.0
+    unanswerable_refused: float = 0.0
+    answerable_refused: float = 0.0
+    latency_ms_p50: float = 0.0
+    latency_ms_p95: float = 0.0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def score_answers(questions: Sequence[Question], ask: Callable[[str], Answer]) -> AnswerScores:
+    recalls, cited, cited_good, latencies = [], 0, 0, []
+    refused_unanswerable, refused_answerable = [], []
+    failures = []
+    for question in questions:
+        started = time.perf_counter()
+        answer = ask(question.question)
+        latencies.append((time.perf_counter() - started) * 1000)
+        if not question.answerable:
+            refused_unanswerable.append(answer.refused)
+            if not answer.refused:
+                failures.append({"id": question.id, "problem": "answered an unanswerable question"})
+            continue
+        refused_answerable.append(answer.refused)
+        text = _squash(answer.text)
+        found = [k for k in question.answer_keywords if _squash(k) in text]
+        recall = len(found) / len(question.answer_keywords) if question.answer_keywords else 1.0
+        recalls.append(recall)
+        for citation in answer.citations:
+            cited += 1
+            cited_good += holds_evidence(citation.passage or citation.quote, question.evidence)
+        if answer.refused or recall < 1.0:
+            failures.append(
+                {
+                    "id": question.id,
+                    "problem": "refused" if answer.refused else "missing keywords",
+                    "missing": [k for k in question.answer_keywords if k not in found],
+                }
+            )
+    return AnswerScores(
+        keyword_recall=statistics.fmean(recalls) if recalls else 0.0,
+        citation_precision=cited_good / cited if cited else 0.0,
+        unanswerable_refused=statistics.fmean(refused_unanswerable) if refused_unanswerable else 0.0,
+        answerable_refused=statistics.fmean(refused_answerable) if refused_answerable else 0.0,
+        latency_ms_p50=_percentile(latencies, 50),
+        latency_ms_p95=_percentile(latencies, 95),
+        failures=failures,
+    )
+
+
+def _percentile(values: Sequence[float], q: int) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def passage_texts(passages: Sequence[Passage]) -> list[str]:
+    return [p.text for p in passages]
+
+
+def report(
+    retrieval: RetrievalScores, answers: AnswerScores, baseline: RetrievalScores | None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "retrieval": {
+            "questions": retrieval.questions,
+            "hit@1": round(retrieval.hit_at[1], 3),
+            "hit@3": round(retrieval.hit_at[3], 3),
+            "hit@5": round(retrieval.hit_at[5], 3),
+            "mrr": round(retrieval.mrr, 3),
+            "misses@5": retrieval.misses,
+        },
+        "answers": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(answers).items()},
+    }
+    if baseline is not None:
+        data["langchain_baseline"] = {
+            "hit@1": round(baseline.hit_at[1], 3),
+            "hit@3": round(baseline.hit_at[3], 3),
+            "hit@5": round(baseline.hit_at[5], 3),
+            "mrr": round(baseline.mrr, 3),
+        }
+    return data
+
+
+def format_report(data: dict[str, Any]) -> str:
+    r, a = data["retrieval"], data["answers"]
+    lines = [
+        f"retrieval ({r['questions']} answerable questions): hit@1 {r['hit@1']:.3f}  hit@3 {r['hit@3']:.3f}  "
+        f"hit@5 {r['hit@5']:.3f}  MRR {r['mrr']:.3f}",
+        f"answers: keyword recall {a['keyword_recall']:.3f}  "
+        f"citation precision {a['citation_precision']:.3f}",
+        f"refused: unanswerable {a['unanswerable_refused']:.3f}  answerable {a['answerable_refused']:.3f}",
+        f"ask() latency: p50 {a['latency_ms_p50']:.0f} ms  p95 {a['latency_ms_p95']:.0f} ms",
+    ]
+    if b := data.get("langchain_baseline"):
+        lines.append(
+            f"LangChain baseline (500/50 splitter, Chroma top-k, same embedder): hit@1 {b['hit@1']:.3f}  "
+            f"hit@3 {b['hit@3']:.3f}  hit@5 {b['hit@5']:.3f}  MRR {b['mrr']:.3f}"
+        )
+    if r["misses@5"]:
+        lines.append(f"not found in top 5: {', '.join(r['misses@5'])}")
+    for failure in a["failures"]:
+        lines.append(f"  {failure['id']}: {failure['problem']} {failure.get('missing', '')}")
+    return "\n".join(lines)
+
+
+def run_evaluation(qa: PolicyQA, path: Path, *, baseline: bool = False) -> dict[str, Any]:
+    """Everything `python -m rag eval` prints, as one dict."""
+    questions = load_questions(path)
+    qa.warm_up()
+    retrieval = score_retrieval(questions, lambda q, k: passage_texts(qa.search(q, k=k)))
+    answers = score_answers(questions, qa.ask)
+    baseline_scores = None
+    if baseline:
+        from rag.baseline import LangChainBaseline
+
+        with LangChainBaseline.build(qa.settings.data_dir, qa.embedder) as plain:
+            baseline_scores = score_retrieval(questions, plain.search)
+    return report(retrieval, answers, baseline_scores)

@@ -1,0 +1,156 @@
+"""Retrieval: dense search in Chroma and BM25 keyword search, fused by reciprocal rank.
+
+Dense search finds paraphrases ("按颜色分级公示" → "五色管理"); keyword search
+finds exact slogans and names ("两重点一重大", "县住建局") that an embedding
+blurs. Reciprocal-rank fusion needs no score calibration between the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from rag.keyword_index import KeywordIndex
+from rag.store import ChunkStore
+from rag.types import Passage
+
+RRF_K = 60
+NEAR_DUPLICATE = 0.8
+
+
+class QueryEmbedder(Protocol):
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search to some speeches and/or source files."""
+
+    speech_ids: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.speech_ids is not None:
+            clauses.append({"speech_id": {"$in": list(self.speech_ids)}})
+        if self.sources is not None:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """score(d) = Σ 1 / (k + rank of d in each ranking)."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def char_ngrams(text: str, n: int = 3) -> set[str]:
+    compact = "".join(text.split())
+    return {compact[i : i + n] for i in range(max(1, len(compact) - n + 1))}
+
+
+def drop_near_duplicates(passages: list[Passage], threshold: float = NEAR_DUPLICATE) -> list[Passage]:
+    """Keep the better-ranked of two passages that say nearly the same thing."""
+    kept: list[Passage] = []
+    grams: list[set[str]] = []
+    for passage in passages:
+        mine = char_ngrams(passage.text)
+        if all(len(mine & g) / max(1, min(len(mine), len(g))) < threshold for g in grams):
+            kept.append(passage)
+            grams.append(mine)
+    return kept
+
+
+class Retriever:
+    """question → passages, from the vector store and the keyword index together."""
+
+    def __init__(
+        self, store: ChunkStore, keywords: KeywordIndex, embedder: QueryEmbedder, candidates: int = 30
+    ) -> None:
+        self.store = store
+        self.keywords = keywords
+        self.embedder = embedder
+        self.candidates = candidates
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        filters: Filters | None = None,
+        query_vector: np.ndarray | None = None,
+        keyword_query: str | None = None,
+    ) -> list[Passage]:
+        filters = filters or Filters()
+        vector = self.embedder.embed_query(query) if query_vector is None else query_vector
+        dense = self.store.query(vector, self.candidates, where=filters.chroma_where())
+        keyword = self.keywords.search(
+            keyword_query or query, self.candidates, speech_ids=filters.speech_ids, sources=filters.sources
+        )
+        # A slogan the question names ("“五个一批”") is a strong signal: passages holding it
+        # get a ranking of their own, so one retriever's miss cannot bury them.
+        named = sorted(t for t in self.keywords.terms() if len(t) >= 3 and t in query)
+        exact = self.keywords.search_tokens(
+            named, self.candidates, speech_ids=filters.speech_ids, sources=filters.sources
+        )
+        fused = reciprocal_rank_fusion(
+            [[d[0] for d in dense], [i for i, _ in keyword], [i for i, _ in exact]]
+        )
+        order = sorted(fused, key=lambda i: -fused[i])
+
+        found = {chunk_id: (text, meta, sim) for chunk_id, text, meta, sim in dense}
+        missing = [i for i in order[: k * 3] if i not in found]
+        if missing:
+            docs = self.store.documents(missing)
+            vectors = self.store.embeddings(missing)
+            for chunk_id in missing:
+                if chunk_id in docs:
+                    text, meta = docs[chunk_id]
+                    found[chunk_id] = (text, meta, float(vectors[chunk_id] @ vector))
+
+        dense_rank = {d[0]: r for r, d in enumerate(dense, start=1)}
+        keyword_rank = {i: r for r, (i, _) in enumerate(keyword, start=1)}
+        passages = [
+            _passage(chunk_id, *found[chunk_id], fused[chunk_id], dense_rank, keyword_rank)
+            for chunk_id in order
+            if chunk_id in found
+        ]
+        return drop_near_duplicates(passages)[:k]
+
+
+def _passage(
+    chunk_id: str,
+    text: str,
+    meta: dict[str, Any],
+    similarity: float,
+    score: float,
+    dense_rank: dict[str, int],
+    keyword_rank: dict[str, int],
+) -> Passage:
+    return Passage(
+        chunk_id=chunk_id,
+        text=text,
+        speech_title=str(meta.get("speech_title", "")),
+        source=str(meta.get("source", "")),
+        score=score,
+        similarity=similarity,
+        heading_path=str(meta.get("heading_path", "")),
+        speech_id=str(meta.get("speech_id", "")),
+        sources=tuple(meta.get("sources") or ()),
+        date=meta.get("date"),
+        place=meta.get("place"),
+        dense_rank=dense_rank.get(chunk_id),
+        keyword_rank=keyword_rank.get(chunk_id),
+    )
+
+
+def with_score(passage: Passage, score: float) -> Passage:
+    return replace(passage, score=score)
