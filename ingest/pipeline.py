@@ -371,6 +371,7 @@ def _default_embedder(settings: Settings) -> PassageEmbedder:
         settings.model_cache,
         batch_size=settings.embed_batch_size,
         threads=settings.torch_threads,
+        bf16=settings.embed_bf16,
     )
 
 

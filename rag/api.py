@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.answer import AnswerComposer
 from rag.config import Settings
-from rag.conversation import History, retrieval_query
+from rag.conversation import History, focus_query, retrieval_query
 from rag.keyword_index import KeywordIndex
 from rag.retrieve import Filters, Retriever
 from rag.store import ChunkStore, StoreError
@@ -78,6 +78,7 @@ class PolicyQA:
                     self.settings.model_cache,
                     batch_size=self.settings.embed_batch_size,
                     threads=self.settings.torch_threads,
+                    bf16=self.settings.embed_bf16,
                 )
             return self._embedder
 
@@ -148,11 +149,13 @@ class PolicyQA:
     ) -> Iterator[str | Answer]:
         """Text pieces as they are ready, then the final Answer."""
         question = check_question(question)
-        query = retrieval_query(question, history or [])
+        history = history or []
         filters = Filters(_tuple(speech_ids), _tuple(sources))
-        passages = self.retriever.search(query, self.settings.answer_passages, filters=filters)
+        passages = self.retriever.search(
+            retrieval_query(question, history), self.settings.answer_passages, filters=filters
+        )
         composer = AnswerComposer(self.embedder, self.settings, self.keywords, self.store)
-        yield from composer.compose_stream(question, query, passages)
+        yield from composer.compose_stream(question, focus_query(question, history), passages)
 
     # ------------------------------------------------------------ adding speeches
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
     collection: str = "speeches"
     embed_batch_size: int = 16
+    embed_bf16: bool = Field(
+        default=False,
+        description="bf16 matmuls where the CPU has them natively (~2.4x faster, cosine ≥ 0.99999 to fp32).",
+    )
     chunk_size: int = Field(default=350, description="Target chunk length in characters.")
     chunk_max: int = Field(default=500, description="Hard upper bound unless one sentence is longer.")
     chunk_overlap_sentences: int = 1
@@ -49,7 +53,7 @@ class Settings(BaseSettings):
         default=0.87, description="Passage cosine similarity that vouches for a lexically weak match."
     )
     min_similarity_crosslingual: float = Field(
-        default=0.80, description="For questions with no Chinese words to match (e.g. English)."
+        default=0.76, description="For questions with no Chinese words to match (e.g. English)."
     )
     torch_threads: int | None = Field(
         default=None, description="Threads for the embedding model; default: all cores."
