@@ -53,6 +53,7 @@ LIST_WINDOW = 12
 FIRST_ITEM_WITHIN = 2  # sentences after a list's lead in which its items are looked for
 DEFINITION_BONUS = 1.5
 NEIGHBOUR_RATIO = 0.2
+SHORT_ITEM = 20
 SIBLING_SEARCH = 12
 SIBLING_RATIO = 0.25
 _QUOTED_PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]{2,40})[”\"」』]")
@@ -109,7 +110,9 @@ def evidence_strength(
         best_single = max(best_single, weighted_coverage(query_tokens, tokens, idf))
     coverage = max(best_single, 0.8 * weighted_coverage(query_tokens, found, idf))
     similarity = max((p.similarity for p in passages[:top]), default=0.0)
-    return Evidence(coverage=coverage, similarity=similarity, lexical=bool(query_tokens))
+    # Words can only match when the question shares the speeches' language (Chinese).
+    lexical = any(_CJK.search(t) for t in query_tokens)
+    return Evidence(coverage=coverage, similarity=similarity, lexical=lexical)
 
 
 def score_sentences(
@@ -315,7 +318,11 @@ def select_sentences(
         items = sibling_items(ranked, lead)
     chosen += [s for s in items if s not in chosen]
     after = _next_sentence(lead, sentences)
-    if not items and after and (after.score >= NEIGHBOUR_RATIO * lead.score or _CONTINUES.match(after.text)):
+    if not items and _ENUMERATED.match(lead.text) and len(lead.text) <= SHORT_ITEM:
+        chosen += item_body(lead, sentences)  # a bare item ("二是灾害事故多发。") is a heading
+    elif (
+        not items and after and (after.score >= NEIGHBOUR_RATIO * lead.score or _CONTINUES.match(after.text))
+    ):
         chosen.append(after)
     supporting = 0
     for sentence in ranked[1:]:
@@ -325,6 +332,19 @@ def select_sentences(
             chosen.append(sentence)
             supporting += 1
     return chosen
+
+
+def item_body(item: Sentence, sentences: list[Sentence], limit: int = 2) -> list[Sentence]:
+    """The sentences after an enumerated item, up to the next item."""
+    body = []
+    following = sorted(
+        (s for s in sentences if s.passage == item.passage and s.start >= item.end), key=lambda s: s.start
+    )
+    for sentence in following[:limit]:
+        if _ENUMERATED.match(sentence.text):
+            break
+        body.append(sentence)
+    return body
 
 
 def _next_sentence(sentence: Sentence, sentences: list[Sentence]) -> Sentence | None:

@@ -42,13 +42,24 @@ def is_follow_up(question: str) -> bool:
     return bool(_ORDINAL.search(question) or _REFERRING.search(question))
 
 
+def _referred_item(question: str, history: History) -> str | None:
+    if ordinal := _ORDINAL.search(question):
+        return nth_item(history[-1][1] or "", _number(ordinal.group(1)))
+    return None
+
+
 def retrieval_query(question: str, history: History) -> str:
     """The text to search with: the question, plus what it refers back to."""
     if not history or not is_follow_up(question):
         return question
-    previous_question, previous_answer = history[-1]
-    if ordinal := _ORDINAL.search(question):
-        item = nth_item(previous_answer or "", _number(ordinal.group(1)))
-        if item:
-            return f"{item} {question}"
+    previous_question = history[-1][0]
+    if item := _referred_item(question, history):
+        return f"{previous_question} {item} {question}"
     return f"{previous_question} {question}"
+
+
+def focus_query(question: str, history: History) -> str:
+    """The words an answer's sentences should match: for "第二点…", the second item itself."""
+    if history and (item := _referred_item(question, history)):
+        return f"{item} {question}"
+    return retrieval_query(question, history)

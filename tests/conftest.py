@@ -48,3 +48,19 @@ def seed_text() -> str:
 def seed_excerpt(lines: int = 60) -> str:
     """The first speeches of the seed page: a small real corpus for fast ingest tests."""
     return "\n".join(SEED.read_text(encoding="utf-8").split("\n")[:lines])
+
+
+@pytest.fixture(scope="session")
+def seed_qa(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, embedder):  # noqa: ANN001, ANN201
+    """A PolicyQA over an index of the bundled corpus, built once for the session."""
+    from ingest.pipeline import ingest_paths
+    from rag.api import PolicyQA
+    from rag.config import Settings
+
+    settings = Settings(
+        store_dir=tmp_path_factory.mktemp("seed-store"), data_dir=SEED.parent, model_cache=model_cache
+    )
+    ingest_paths([SEED], settings, embedder=embedder, progress=False)
+    qa = PolicyQA(settings)
+    qa._embedder = embedder  # share the session's loaded model
+    return qa
