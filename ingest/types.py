@@ -32,7 +32,9 @@ class Speech:
     def speech_id(self) -> str:
         """Title and opening words: the same speech in two files is one speech, and an
         edit further down keeps its id (filters and citations stay valid)."""
-        opening = next((p for p in self.paragraphs if len(p) > 8), self.paragraphs[0] if self.paragraphs else "")
+        opening = next(
+            (p for p in self.paragraphs if len(p) > 8), self.paragraphs[0] if self.paragraphs else ""
+        )
         return short_hash(f"{self.title}\n{opening}")
 
     def to_dict(self) -> dict[str, object]:

@@ -51,7 +51,7 @@ def seed_excerpt(lines: int = 60) -> str:
 
 
 @pytest.fixture(scope="session")
-def seed_qa(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, embedder):  # noqa: ANN001, ANN201
+def seed_qa(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, embedder):
     """A PolicyQA over an index of the bundled corpus, built once for the session."""
     from ingest.pipeline import ingest_paths
     from rag.api import PolicyQA
