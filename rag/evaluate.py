@@ -8,6 +8,7 @@ their citations hold evidence, and on refusing exactly the unanswerable ones.
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -194,7 +195,8 @@ def format_report(data: dict[str, Any]) -> str:
         f"answers: keyword recall {a['keyword_recall']:.3f}  "
         f"citation precision {a['citation_precision']:.3f}",
         f"refused: unanswerable {a['unanswerable_refused']:.3f}  answerable {a['answerable_refused']:.3f}",
-        f"ask() latency: p50 {a['latency_ms_p50']:.0f} ms  p95 {a['latency_ms_p95']:.0f} ms",
+        f"ask() latency: p50 {a['latency_ms_p50']:.0f} ms  p95 {a['latency_ms_p95']:.0f} ms   "
+        f"peak RSS {data.get('peak_rss_mb', 0)} MB",
     ]
     if b := data.get("langchain_baseline"):
         lines.append(
@@ -214,10 +216,13 @@ def run_evaluation(qa: PolicyQA, path: Path, *, baseline: bool = False) -> dict[
     qa.warm_up()
     retrieval = score_retrieval(questions, lambda q, k: passage_texts(qa.search(q, k=k)))
     answers = score_answers(questions, qa.ask)
+    rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # before the baseline
     baseline_scores = None
     if baseline:
         from rag.baseline import LangChainBaseline
 
         with LangChainBaseline.build(qa.settings.data_dir, qa.embedder) as plain:
             baseline_scores = score_retrieval(questions, plain.search)
-    return report(retrieval, answers, baseline_scores)
+    data = report(retrieval, answers, baseline_scores)
+    data["peak_rss_mb"] = rss_mb
+    return data
