@@ -37,7 +37,7 @@ _ENUMERATED = re.compile(
 )
 _LEADS_INTO_LIST = re.compile(r"[:：]$|以下|如下|(几|[两三四五六七八九十])(个|项|点|条|方面)")
 _ASKS_CONTENT = re.compile(
-    r"(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|哪几|哪些|具体内容|内容是|分别)"
+    r"(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|哪几|哪些|内容|分别)"
 )
 # After a term: "(…)", "即…", "就是…", "…的状况:一是…" — the speech spells it out.
 _ASKS_ABOUT_TERM = r"[”\"」]?\s*(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|的内容|具体)"
@@ -49,8 +49,8 @@ _DEFINITION_AFTER = (
 
 MAX_SUPPORTING = 3
 MAX_LIST_ITEMS = 6
-LIST_WINDOW = 12
-FIRST_ITEM_WITHIN = 2  # sentences after a list's lead in which its items are looked for
+LIST_WINDOW = 12  # sentences after a list's lead in which its items are looked for
+FIRST_ITEM_WITHIN = 2  # ... and the first item must come this soon, or it is another list
 DEFINITION_BONUS = 1.5
 NEIGHBOUR_RATIO = 0.2
 SHORT_ITEM = 20
@@ -83,11 +83,10 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Evidence:
-    """How well the retrieved passages cover the question."""
+    """What the retrieved passages say about the question as a whole."""
 
-    coverage: float
-    similarity: float
-    lexical: bool
+    similarity: float  # best passage cosine similarity
+    lexical: bool  # can words match at all (the question has Chinese words)?
 
 
 def weighted_coverage(query_tokens: Sequence[str], found: set[str], idf: dict[str, float]) -> float:
@@ -99,20 +98,11 @@ def weighted_coverage(query_tokens: Sequence[str], found: set[str], idf: dict[st
     return sum(idf.get(t, 0.0) for t in terms if t in found) / total
 
 
-def evidence_strength(
-    query_tokens: Sequence[str], passages: Sequence[Passage], idf: dict[str, float], top: int = 3
-) -> Evidence:
-    found: set[str] = set()
-    best_single = 0.0
-    for passage in passages[:top]:
-        tokens = set(tokenize(passage.text))
-        found |= tokens
-        best_single = max(best_single, weighted_coverage(query_tokens, tokens, idf))
-    coverage = max(best_single, 0.8 * weighted_coverage(query_tokens, found, idf))
+def evidence_strength(query_tokens: Sequence[str], passages: Sequence[Passage], top: int = 3) -> Evidence:
     similarity = max((p.similarity for p in passages[:top]), default=0.0)
     # Words can only match when the question shares the speeches' language (Chinese).
     lexical = any(_CJK.search(t) for t in query_tokens)
-    return Evidence(coverage=coverage, similarity=similarity, lexical=lexical)
+    return Evidence(similarity=similarity, lexical=lexical)
 
 
 def score_sentences(
@@ -231,7 +221,7 @@ class AnswerComposer:
             return Answer(question=question, text=NO_INDEX, refused=True)
         query_tokens = tokenize(query)
         idf = self.keywords.idf(query_tokens)
-        evidence = evidence_strength(query_tokens, passages, idf)
+        evidence = evidence_strength(query_tokens, passages)
         terms = asked_terms(question, self.keywords.terms())
         if evidence.lexical:
             occasions = self.occasions(passages)

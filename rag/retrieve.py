@@ -8,7 +8,7 @@ blurs. Reciprocal-rank fusion needs no score calibration between the two.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -150,7 +150,3 @@ def _passage(
         dense_rank=dense_rank.get(chunk_id),
         keyword_rank=keyword_rank.get(chunk_id),
     )
-
-
-def with_score(passage: Passage, score: float) -> Passage:
-    return replace(passage, score=score)

@@ -1,0 +1,134 @@
+"""Narrow unit tests of the answer and retrieval helpers (no model, no Chroma)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.answer import (
+    Sentence,
+    asked_terms,
+    cite,
+    list_items_after,
+    missing_answer_type,
+    question_parts,
+    undefined_terms,
+    unmatched_quotes,
+)
+from rag.api import check_question
+from rag.conversation import is_follow_up, nth_item, retrieval_query
+from rag.keyword_index import KeywordDoc, KeywordIndex
+from rag.retrieve import Filters, drop_near_duplicates, reciprocal_rank_fusion
+from rag.tokenize import find_slogans, tokenize
+from rag.types import Passage
+
+
+def _passage(text: str, chunk_id: str = "c1") -> Passage:
+    return Passage(chunk_id=chunk_id, text=text, speech_title="讲话", source="a.txt", score=1.0)
+
+
+def _sentence(text: str, passage: int = 0, start: int = 0, score: float = 1.0) -> Sentence:
+    return Sentence(passage, start, start + len(text), text, score)
+
+
+def test_rrf_rewards_agreement_between_rankings() -> None:
+    scores = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]])
+    assert max(scores, key=scores.get) == "b"
+    assert set(scores) == {"a", "b", "c", "d"}
+
+
+def test_near_duplicates_keep_the_better_ranked() -> None:
+    text = "安全生产重于泰山,各地要压紧压实责任,坚决防范遏制重特大事故。"
+    kept = drop_near_duplicates(
+        [_passage(text, "1"), _passage(text + "同志们。", "2"), _passage("完全不同的一段话。", "3")]
+    )
+    assert [p.chunk_id for p in kept] == ["1", "3"]
+
+
+def test_chroma_filters() -> None:
+    assert Filters().chroma_where() is None
+    assert Filters(speech_ids=("s1",)).chroma_where() == {"speech_id": {"$in": ["s1"]}}
+    both = Filters(speech_ids=("s1",), sources=("a.txt",)).chroma_where()
+    assert both == {"$and": [{"speech_id": {"$in": ["s1"]}}, {"source": {"$in": ["a.txt"]}}]}
+
+
+def test_follow_ups() -> None:
+    answer = "当前呈现出“三个多发”:一是较大事故多发。[1]\n二是灾害事故多发。[1]\n三是涉险事故多发。[1]"
+    assert nth_item(answer, 2) == "二是灾害事故多发"
+    assert nth_item(answer, 5) is None
+    assert is_follow_up("那煤矿方面呢?") and is_follow_up("第二点具体怎么做?")
+    assert not is_follow_up("“三个必须”指什么?")
+    history = [("煤矿当前的“三个多发”是什么?", answer)]
+    assert retrieval_query("“三个必须”指什么?", history) == "“三个必须”指什么?"
+    assert "二是灾害事故多发" in retrieval_query("第二点具体怎么做?", history)
+    assert retrieval_query("那煤矿方面呢?", [("汛期怎么排查?", "…")]).startswith("汛期怎么排查?")
+
+
+def test_answer_types_and_quotes() -> None:
+    assert missing_answer_type("“安全生产月”是从哪一年开始的?", [_sentence("要开展好安全生产月活动。")])
+    assert not missing_answer_type("是从哪一年开始的?", [_sentence("2002年起每年6月开展。")])
+    assert missing_answer_type("事故后多长时间内报告?", [_sentence("3月25日交办了问题。")])
+    assert not missing_answer_type("事故后多长时间内报告?", [_sentence("要在1小时内报告。")])
+    assert missing_answer_type("是哪个文件规定的?", [_sentence("要先通风再检测。")])
+    assert not missing_answer_type("怎么做?", [_sentence("要先通风再检测。")])
+    passages = [_passage("严格执行“四个一律”“五个一批”。")]
+    assert unmatched_quotes("“先通风、再检测、后作业”是哪个文件规定的?", passages) == [
+        "先通风、再检测、后作业"
+    ]
+    assert unmatched_quotes("“四个一律”要求什么?", passages) == []
+
+
+def test_terms_mentioned_but_not_defined() -> None:
+    passages = [_passage("严格执行“四个一律”“五个一批”。全面落实“三个必须”(管行业必须管安全)要求。")]
+    assert asked_terms("讲话里“三个必须”的内容", set()) == ["三个必须"]
+    assert asked_terms("落实“三个必须”的单位有哪些?", set()) == ["三个必须"]
+    assert asked_terms("怎样落实责任?", {"三个必须"}) == []
+    assert undefined_terms(["四个一律", "三个必须"], passages) == ["四个一律"]
+
+
+def test_list_items_follow_their_lead() -> None:
+    text = "形势呈现出“三个多发”:一是较大事故多发。到目前发生x起。二是灾害事故多发。三是涉险事故多发。"
+    sentences, start = [], 0
+    for part in [
+        "形势呈现出“三个多发”:一是较大事故多发。",
+        "到目前发生x起。",
+        "二是灾害事故多发。",
+        "三是涉险事故多发。",
+    ]:
+        sentences.append(_sentence(part, start=start))
+        start += len(part)
+    items = list_items_after(sentences[0], sentences)
+    assert [s.text for s in items] == ["二是灾害事故多发。", "三是涉险事故多发。"]
+    answer, citations = cite([sentences[0], *items], [_passage(text)])
+    assert answer.count("[1]") == 3 and len(citations) == 1
+    assert (
+        citations[0].quote == "形势呈现出“三个多发”:一是较大事故多发。……二是灾害事故多发。三是涉险事故多发。"
+    )
+
+
+def test_compound_questions_split() -> None:
+    assert question_parts("还有多少没有开工?对这些项目怎么推进?") == [
+        "还有多少没有开工",
+        "对这些项目怎么推进",
+    ]
+    assert question_parts("“三个必须”指什么?") == []
+
+
+def test_check_question_tidies_and_rejects() -> None:
+    assert check_question("  “三个必须”\x00指什么?\n") == "“三个必须” 指什么?"
+
+
+def test_slogans_stay_one_token_and_keyword_index_is_incremental(tmp_path: Path) -> None:
+    assert find_slogans("严格执行“四个一律”“五个一批”,坚持“全面拉网、不留死角”") == {"四个一律", "五个一批"}
+    index = KeywordIndex(tmp_path / "k.sqlite")
+    docs = [
+        KeywordDoc("1", "严格执行“两书一函”制度。", "s1", "a.txt"),
+        KeywordDoc("2", "开展安全大检查。", "s2", "b.txt"),
+    ]
+    assert index.sync(docs) == (2, 0)
+    assert "两书一函" in tokenize("两书一函是什么")
+    assert index.search("两书一函", 5)[0][0] == "1"
+    assert index.sync(docs) == (0, 0)  # nothing changed, nothing touched
+    assert index.sync([*docs[1:], KeywordDoc("3", "落实两书一函。", "s1", "a.txt")]) == (1, 1)
+    assert index.ids() == {"2", "3"}
+    assert [i for i, _ in index.search("两书一函", 5, speech_ids=["s2"])] == []
+    assert index.idf(["两书一函"])["两书一函"] < index.idf(["不存在的词"])["不存在的词"]
