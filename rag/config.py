@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,9 +55,29 @@ class Settings(BaseSettings):
     min_similarity_crosslingual: float = Field(
         default=0.76, description="For questions with no Chinese words to match (e.g. English)."
     )
+    # ---- the web app and HTTP API (app.py)
+    host: str = "127.0.0.1"
+    port: int = 7860
+    admin_password: SecretStr | None = Field(
+        default=None, description="Needed to upload / re-ingest speeches; without it upload is off."
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="When set, the HTTP API (/api, /v1) requires 'Authorization: Bearer <key>'."
+    )
+    chat_users: str | None = Field(
+        default=None, description="Optional login for the chat page: 'user:password,user2:password2'."
+    )
+    max_upload_mb: int = 20
+    upload_dir: Path | None = Field(
+        default=None, description="Where uploaded speeches are kept (default: <data_dir>/uploads)."
+    )
     torch_threads: int | None = Field(
         default=None, description="Threads for the embedding model; default: all cores."
     )
+
+    @property
+    def uploads(self) -> Path:
+        return self.upload_dir or self.data_dir / "uploads"
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the non-None overrides applied (CLI flags, API keywords)."""

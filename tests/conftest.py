@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,16 +52,32 @@ def seed_excerpt(lines: int = 60) -> str:
 
 
 @pytest.fixture(scope="session")
-def seed_qa(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, embedder):
-    """A PolicyQA over an index of the bundled corpus, built once for the session."""
+def seed_store_dir(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, embedder) -> Path:
+    """An index of the bundled corpus, built once per session. Copy it before writing to it
+    from another process (see seed_store_copy)."""
     from ingest.pipeline import ingest_paths
+    from rag.config import Settings
+
+    store = tmp_path_factory.mktemp("seed-store")
+    settings = Settings(store_dir=store, data_dir=SEED.parent, model_cache=model_cache)
+    ingest_paths([SEED], settings, embedder=embedder, progress=False)
+    return store
+
+
+@pytest.fixture
+def seed_store_copy(seed_store_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the seed index, for a server process that may write to it."""
+    target = tmp_path / "store"
+    shutil.copytree(seed_store_dir, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def seed_qa(seed_store_dir: Path, model_cache: Path, embedder):
+    """A PolicyQA over the session's seed index, sharing the session's loaded model."""
     from rag.api import PolicyQA
     from rag.config import Settings
 
-    settings = Settings(
-        store_dir=tmp_path_factory.mktemp("seed-store"), data_dir=SEED.parent, model_cache=model_cache
-    )
-    ingest_paths([SEED], settings, embedder=embedder, progress=False)
-    qa = PolicyQA(settings)
-    qa._embedder = embedder  # share the session's loaded model
+    qa = PolicyQA(Settings(store_dir=seed_store_dir, data_dir=SEED.parent, model_cache=model_cache))
+    qa._embedder = embedder
     return qa

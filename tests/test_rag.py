@@ -119,16 +119,20 @@ def test_follow_up_questions_use_the_history(seed_qa: PolicyQA) -> None:
     assert any("煤矿" in c.passage for c in other.citations)
 
 
-def test_ingest_through_the_api_makes_a_new_fact_answerable(seed_qa: PolicyQA, tmp_path: Path) -> None:
+def test_ingest_through_the_api_makes_a_new_fact_answerable(
+    seed_qa: PolicyQA, seed_store_copy: Path, tmp_path: Path
+) -> None:
+    qa = PolicyQA(seed_qa.settings.with_overrides(store_dir=seed_store_copy))
+    qa._embedder = seed_qa.embedder
     speech = tmp_path / "新讲话.md"
     speech.write_text(
         "# 在全县危化品安全会议上的讲话\n\n同志们:\n\n今年全县要完成“三查两改一销号”,"
         "即查隐患、查制度、查责任,改设施、改流程,隐患销号。危化品仓库每季度至少检查两次。",
         encoding="utf-8",
     )
-    report = seed_qa.ingest([speech])
+    report = qa.ingest([speech])
     assert report.errors == () and report.chunks_added >= 1
-    answer = seed_qa.ask("“三查两改一销号”指什么?")
+    answer = qa.ask("“三查两改一销号”指什么?")
     assert not answer.refused
     assert answer.citations[0].source == "新讲话.md"
     assert "查隐患、查制度、查责任" in answer.text
