@@ -51,6 +51,8 @@ class Manifest:
     files: dict[str, FileRecord] = field(default_factory=dict)
     chunking: dict[str, int] = field(default_factory=dict)
     speech_count: int = 0
+    chunk_count: int = 0
+    embedding_model: str | None = None
     dirty: bool = False
 
     @classmethod
@@ -64,6 +66,8 @@ class Manifest:
             files={k: FileRecord.from_dict(v) for k, v in data.get("files", {}).items()},
             chunking=dict(data.get("chunking", {})),
             speech_count=int(data.get("speech_count", 0)),
+            chunk_count=int(data.get("chunk_count", 0)),
+            embedding_model=data.get("embedding_model"),
             dirty=bool(data.get("dirty", False)),
         )
 
@@ -75,6 +79,8 @@ class Manifest:
             "dirty": self.dirty,
             "chunking": self.chunking,
             "speech_count": self.speech_count,
+            "chunk_count": self.chunk_count,
+            "embedding_model": self.embedding_model,
             "files": {k: v.to_dict() for k, v in sorted(self.files.items())},
         }
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".manifest-", suffix=".tmp")

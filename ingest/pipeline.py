@@ -29,7 +29,7 @@ from ingest.speeches import deduplicate, split_speeches
 from ingest.types import Chunk, Speech
 from rag.config import Settings
 from rag.keyword_index import INDEX_NAME, KeywordDoc, KeywordIndex
-from rag.store import ChunkStore, clean_metadata
+from rag.store import ChunkStore, clean_metadata, describe_location
 
 LOCK_NAME = "ingest.lock"
 WRITE_BATCH = 64
@@ -215,7 +215,6 @@ def _ingest_locked(
         ChunkStore.drop(settings)
         (settings.store_dir / MANIFEST_NAME).unlink(missing_ok=True)
         (settings.store_dir / INDEX_NAME).unlink(missing_ok=True)
-    store = ChunkStore.open(settings, model_name)
     keywords = KeywordIndex.beside(settings.store_dir)
     manifest = Manifest.load(settings.store_dir)
 
@@ -241,26 +240,34 @@ def _ingest_locked(
             errors.append(FileError(str(path), f"cannot read: {error.strerror or error}"))
 
     gone = [key for key in manifest.files if prune and not Path(key).exists()]
-    spec_changed = manifest.chunking != asdict(spec)
-    count = store.count()
-    in_step = keywords.count() == count
-    if not changed and not gone and not manifest.dirty and not spec_changed and in_step:
+    # Nothing to do: answer from the manifest without opening Chroma, which rewrites its
+    # files on open. The keyword count guards against an index deleted by hand.
+    unchanged = (
+        not changed
+        and not gone
+        and not manifest.dirty
+        and manifest.chunking == asdict(spec)
+        and manifest.embedding_model in (model_name, None)
+        and keywords.count() == manifest.chunk_count
+    )
+    if unchanged:
         return IngestReport(
             files=len(files),
             files_changed=0,
             files_failed=failed,
             speeches=manifest.speech_count,
-            chunks=count,
+            chunks=manifest.chunk_count,
             chunks_added=0,
             chunks_updated=0,
-            chunks_unchanged=count,
+            chunks_unchanged=manifest.chunk_count,
             chunks_removed=0,
             embedded=0,
             errors=tuple(errors),
             seconds=time.perf_counter() - started,
-            store=store.location,
+            store=describe_location(settings),
         )
 
+    store = ChunkStore.open(settings, model_name)
     # From here on the store may differ from the manifest until we finish.
     manifest.files.update(changed)
     for key in gone:
@@ -274,6 +281,8 @@ def _ingest_locked(
     keywords.sync([KeywordDoc(c.chunk_id, c.embed_text, c.speech_id, c.source) for c in planned])
 
     manifest.speech_count = len({c.speech_id for c in planned})
+    manifest.chunk_count = len(planned)
+    manifest.embedding_model = model_name
     manifest.dirty = False
     manifest.save()
     return IngestReport(

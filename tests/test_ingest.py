@@ -55,10 +55,18 @@ def test_seed_ingest_is_complete_and_idempotent(settings: Settings, embedder) ->
     assert len(set(texts)) == len(texts), "two chunks with the same text"
     assert not any("小编" in t or "相关范文推荐" in t for t in texts)
 
+    # A re-run in a fresh process (as a user would run it) embeds and writes nothing.
     before = _tree_state(settings.store_dir)
-    again = ingest_paths([SEED], settings, embedder=embedder, progress=False)
-    assert (again.embedded, again.chunks_added, again.chunks_removed) == (0, 0, 0)
-    assert again.chunks_unchanged == first.chunks
+    run = subprocess.run(
+        [sys.executable, "-m", "ingest", "--json", str(SEED)],
+        capture_output=True,
+        text=True,
+        env=_env(settings),
+        timeout=120,
+    )
+    again = json.loads(run.stdout)
+    assert (again["embedded"], again["chunks_added"], again["chunks_removed"]) == (0, 0, 0)
+    assert again["chunks_unchanged"] == first.chunks and again["speeches"] == 17
     assert _tree_state(settings.store_dir) == before, "an unchanged re-ingest wrote to the store"
 
     # Vectors are the real model's: a question finds the passage that answers it.
