@@ -1,0 +1,377 @@
+"""The HTTP API: JSON routes under /api and an OpenAI-compatible chat endpoint under /v1.
+
+Routes (app.py mounts the Gradio UI on the same app at "/", so nothing here claims "/"):
+
+- ``GET  /api/health``            status, speech and chunk counts, whether an index exists, the model.
+- ``POST /api/ask``               {"question", "history"?, "speech_ids"?, "sources"?} → Answer.to_dict().
+- ``GET  /api/search?q=&k=5``     {"passages": [...]}; repeat ``speech_id=`` / ``source=`` to filter.
+- ``GET  /api/speeches``          one entry per indexed speech.
+- ``POST /api/ingest``            admin upload (multipart field ``files``, header ``X-Admin-Password``).
+- ``GET  /v1/models``             the single model, ``policyqa``.
+- ``POST /v1/chat/completions``   OpenAI chat completions, with and without ``"stream": true``.
+
+Decisions a client should know about:
+
+- With ``POLICYQA_API_KEY`` set, every route but /api/health needs ``Authorization: Bearer <key>``
+  (401 otherwise; /v1 answers in OpenAI's error shape so OpenAI clients show a sensible message).
+- /api errors are ``{"error": message}``: a bad question is 422, a missing or unusable index 503.
+- /v1/chat/completions answers a bad question (empty, only punctuation, too long) with a normal
+  assistant message that explains the problem and ``"refused": true`` — chat front ends display
+  that, while many of them hide an HTTP error. A request with no user message at all is malformed
+  and gets 400 with ``{"error": {"message", "type": "invalid_request_error"}}``.
+- The chat completion carries two extra top-level fields: ``citations`` (Citation.to_dict() for
+  each [n] in the answer) and ``refused`` (true when the speeches do not answer the question).
+  When streaming they ride on the final chunk, the one with ``finish_reason: "stop"``.
+  OpenAI's Python client exposes them via ``response.model_extra`` / ``response.to_dict()``.
+- The ``model`` a client asks for is echoed back, not checked: there is one answerer.
+- Uploads are stored as ``<sha256[:16]>_<sanitised basename>`` under settings.uploads; the name
+  the client sends is never used as a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.datastructures import UploadFile
+
+from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.pipeline import IngestLocked
+from rag.api import PolicyQA, QuestionError, check_question
+from rag.store import StoreError
+from rag.types import Answer
+
+MODEL_ID = "policyqa"
+MAX_FILES = 20
+
+
+class ApiError(Exception):
+    """An error answered as JSON: {"error": message} on /api, OpenAI's shape on /v1."""
+
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status, self.message, self.kind = status, message, kind
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+class AskRequest(BaseModel):
+    question: str
+    history: list[tuple[str, str]] | None = None
+    speech_ids: list[str] | None = None
+    sources: list[str] | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")  # name, tool_calls … are accepted and ignored
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens … do not apply to us
+
+    model: str = MODEL_ID
+    messages: list[ChatMessage]
+    stream: bool = False
+
+
+# ---------------------------------------------------------------- helpers, one per concern
+
+
+def _error_body(request: Request, status: int, message: str, kind: str) -> JSONResponse:
+    if request.url.path.startswith("/v1"):
+        body: dict[str, Any] = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    else:
+        body = {"error": message}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _require_key(qa: PolicyQA):
+    """A dependency that lets a request through only with the configured bearer key."""
+    key = qa.settings.api_key
+
+    def check(request: Request) -> None:
+        if key is None:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), key.get_secret_value().encode()
+        ):
+            raise ApiError(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")
+
+    return check
+
+
+def _check_admin(qa: PolicyQA, given: str | None) -> None:
+    """Upload is off without an admin password; with one, the header must match it."""
+    password = qa.settings.admin_password
+    if password is None:
+        raise ApiError(503, "upload is off: set POLICYQA_ADMIN_PASSWORD")
+    if given is None or not hmac.compare_digest(given.encode(), password.get_secret_value().encode()):
+        raise ApiError(403, "wrong or missing admin password (header X-Admin-Password)", "permission_error")
+
+
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+
+
+def safe_name(filename: str) -> str:
+    """The final path component, reduced to word characters, '-', '_', ' ' and single dots.
+
+    Only a display name: the caller prefixes a content hash, so it needs no uniqueness.
+    """
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable())
+    path = PurePosixPath(base or "upload")
+    suffix = path.suffix.lower() if path.suffix.lower() in SUPPORTED_SUFFIXES else ""
+    stem = path.name[: len(path.name) - len(path.suffix)] if suffix else path.name
+    stem = _UNSAFE.sub("_", stem)
+    stem = re.sub(r"\.{2,}", ".", stem).strip(". ")[:80] or "upload"
+    return stem + suffix
+
+
+def _suffix(filename: str) -> str:
+    return PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+
+
+async def _read_uploads(request: Request, limit_mb: int) -> list[tuple[str, bytes]]:
+    """(original name, content) of each uploaded file, refusing wrong types and big files."""
+    supported = " ".join(sorted(SUPPORTED_SUFFIXES))
+    limit = limit_mb * 1024 * 1024
+    files = []
+    async with request.form(max_files=MAX_FILES) as form:
+        uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+        if not uploads:
+            raise ApiError(400, "no files: send them as multipart form field 'files'")
+        for upload in uploads:
+            name = upload.filename or ""
+            if _suffix(name) not in SUPPORTED_SUFFIXES:
+                raise ApiError(400, f"{name!r}: unsupported file type (supported: {supported})")
+            content = await upload.read(limit + 1)
+            if len(content) > limit:
+                raise ApiError(413, f"{name!r} is larger than {limit_mb} MB (POLICYQA_MAX_UPLOAD_MB)")
+            files.append((name, content))
+    return files
+
+
+def _save(uploads_dir: Path, files: list[tuple[str, bytes]]) -> list[tuple[str, Path]]:
+    """Write each file as <sha256[:16]>_<safe name> inside uploads_dir, and nowhere else."""
+    uploads_dir.mkdir(parents=True, exist_ok=True)
+    root = uploads_dir.resolve()
+    saved = []
+    for name, content in files:
+        target = root / f"{hashlib.sha256(content).hexdigest()[:16]}_{safe_name(name)}"
+        if target.parent != root:  # cannot happen with safe_name; cheap to make sure
+            raise ApiError(400, f"{name!r}: unusable file name")
+        target.write_bytes(content)
+        saved.append((name, target))
+    return saved
+
+
+def _text_of(message: ChatMessage) -> str:
+    """A message's text, from a plain string or OpenAI's [{"type": "text", "text": ...}] parts."""
+    if isinstance(message.content, str):
+        return message.content
+    parts = message.content or []
+    return "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+
+
+def _conversation(messages: list[ChatMessage]) -> tuple[str, list[tuple[str, str]]]:
+    """The last user message as the question; earlier user → assistant turns as history."""
+    last = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    if last is None:
+        raise ApiError(400, "no user message: 'messages' needs at least one with role 'user'")
+    history: list[tuple[str, str]] = []
+    pending: str | None = None
+    for message in messages[:last]:
+        if message.role == "user":
+            pending = _text_of(message)
+        elif message.role == "assistant" and pending is not None:
+            history.append((pending, _text_of(message)))
+            pending = None
+    return _text_of(messages[last]), history
+
+
+def _chat_pieces(qa: PolicyQA, question: str, history: list[tuple[str, str]]) -> Iterator[str | Answer]:
+    """qa.ask_stream, with a bad question turned into an explaining answer.
+
+    The first piece is computed here, before any byte is sent, so that errors (no index …)
+    still become a proper HTTP error rather than a stream cut short.
+    """
+    try:
+        check_question(question)
+    except QuestionError as error:
+        explained = f"无法回答这个问题:{error}"
+        return iter([explained, Answer(question=question, text=explained, refused=True)])
+    pieces = qa.ask_stream(question, history)
+    return _prepend(next(pieces), pieces)
+
+
+def _prepend(first: str | Answer, rest: Iterator[str | Answer]) -> Iterator[str | Answer]:
+    yield first
+    yield from rest
+
+
+def _answer_extras(answer: Answer) -> dict[str, Any]:
+    return {"citations": [c.to_dict() for c in answer.citations], "refused": answer.refused}
+
+
+def _completion(model: str, answer: Answer) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.text},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        **_answer_extras(answer),
+    }
+
+
+def _sse(model: str, pieces: Iterator[str | Answer]) -> Iterator[str]:
+    """chat.completion.chunk events: the role, the text pieces, the stop chunk, [DONE]."""
+    head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk"}
+    head |= {"created": int(time.time()), "model": model}
+
+    def event(delta: dict[str, str], finish: str | None = None, **extra: Any) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return f"data: {json.dumps({**head, 'choices': [choice], **extra}, ensure_ascii=False)}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    for piece in pieces:
+        if isinstance(piece, Answer):
+            yield event({}, "stop", **_answer_extras(piece))
+        elif piece:
+            yield event({"content": piece})
+    yield "data: [DONE]\n\n"
+
+
+# ---------------------------------------------------------------- the app
+
+
+def create_api(qa: PolicyQA) -> FastAPI:
+    """The FastAPI app serving qa; blocking qa calls run in the threadpool (sync endpoints)."""
+    app = FastAPI(title="PolicyQA", summary="Questions answered from work-safety speeches, with citations.")
+    keyed = [Depends(_require_key(qa))]
+    api = APIRouter(prefix="/api")
+    v1 = APIRouter(prefix="/v1", dependencies=keyed)
+
+    @app.exception_handler(ApiError)
+    def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return _error_body(request, error.status, error.message, error.kind)
+
+    @app.exception_handler(QuestionError)
+    def question_error(request: Request, error: QuestionError) -> JSONResponse:
+        return _error_body(request, 422, str(error), "invalid_request_error")
+
+    @app.exception_handler(StoreError)
+    def store_error(request: Request, error: StoreError) -> JSONResponse:
+        return _error_body(request, 503, str(error), "server_error")
+
+    @app.exception_handler(IngestLocked)
+    def ingest_locked(request: Request, error: IngestLocked) -> JSONResponse:
+        return _error_body(request, 409, str(error), "conflict")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, error: RequestValidationError) -> JSONResponse:
+        """OpenAI clients expect 400 with an error object; /api keeps FastAPI's 422 detail."""
+        if request.url.path.startswith("/v1"):
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()
+            )
+            return _error_body(request, 400, problems, "invalid_request_error")
+        return JSONResponse({"detail": error.errors()}, status_code=422)
+
+    @api.get("/health")
+    def health() -> dict[str, Any]:
+        """For load balancers and humans; never needs the key and never fails for want of an index."""
+        try:
+            chunks = qa.store.count()
+            speeches = len(qa.speeches()) if chunks else 0
+        except StoreError:
+            chunks = speeches = 0
+        return {
+            "status": "ok",
+            "speeches": speeches,
+            "chunks": chunks,
+            "index": chunks > 0,
+            "model": qa.settings.embedding_model,
+        }
+
+    @api.post("/ask", dependencies=keyed)
+    def ask(body: AskRequest) -> dict[str, Any]:
+        answer = qa.ask(body.question, body.history, speech_ids=body.speech_ids, sources=body.sources)
+        return answer.to_dict()
+
+    @api.get("/search", dependencies=keyed)
+    def search(
+        q: str,
+        k: Annotated[int, Query(ge=1, le=50)] = 5,
+        speech_id: Annotated[list[str] | None, Query()] = None,
+        source: Annotated[list[str] | None, Query()] = None,
+    ) -> dict[str, Any]:
+        passages = qa.search(q, k, speech_ids=speech_id, sources=source)
+        return {"passages": [p.to_dict() for p in passages]}
+
+    @api.get("/speeches", dependencies=keyed)
+    def speeches() -> list[dict[str, Any]]:
+        return qa.speeches()
+
+    @api.post("/ingest", dependencies=keyed)
+    async def ingest(request: Request) -> dict[str, Any]:
+        """Admin upload. The body is parsed by hand, after the password check, so that nobody
+        without the password can make the server spool large files."""
+        _check_admin(qa, request.headers.get("x-admin-password"))
+        files = await _read_uploads(request, qa.settings.max_upload_mb)
+        saved = await run_in_threadpool(_save, qa.settings.uploads, files)
+        report = await run_in_threadpool(qa.ingest, [path for _, path in saved])
+        return report.to_dict() | {"uploaded": [{"file": name, "saved_as": p.name} for name, p in saved]}
+
+    @v1.get("/models")
+    def models() -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": MODEL_ID}],
+        }
+
+    @v1.post("/chat/completions", response_model=None)
+    def chat(body: ChatRequest) -> dict[str, Any] | StreamingResponse:
+        question, history = _conversation(body.messages)
+        pieces = _chat_pieces(qa, question, history)
+        if body.stream:
+            headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+            events = _sse(body.model, pieces)
+            return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+        answer = [p for p in pieces if isinstance(p, Answer)][-1]
+        return _completion(body.model, answer)
+
+    app.include_router(api)
+    app.include_router(v1)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory rag.http_api:app_from_env``: settings from POLICYQA_* variables."""
+    return create_api(PolicyQA.open())
