@@ -36,9 +36,7 @@ _ENUMERATED = re.compile(
     r"^([一二三四五六七八九十]+[是要、]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|第[一二三四五六七八九十]+[,，、是])"
 )
 _LEADS_INTO_LIST = re.compile(r"[:：]$|以下|如下|(几|[两三四五六七八九十])(个|项|点|条|方面)")
-_ASKS_CONTENT = re.compile(
-    r"(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|哪几|哪些|内容|分别)"
-)
+_ASKS_CONTENT = re.compile(r"(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|哪几|哪些|内容|分别)")
 # After a term: "(…)", "即…", "就是…", "…的状况:一是…" — the speech spells it out.
 _ASKS_ABOUT_TERM = r"[”\"」]?\s*(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|的内容|具体)"
 _DEFINITION_AFTER = (

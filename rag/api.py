@@ -11,7 +11,7 @@ from rag.answer import AnswerComposer
 from rag.config import Settings
 from rag.conversation import History, focus_query, retrieval_query
 from rag.keyword_index import KeywordIndex
-from rag.retrieve import Filters, Retriever
+from rag.retrieve import Filters, Reranker, Retriever
 from rag.store import ChunkStore, StoreError
 from rag.types import Answer, Passage
 
@@ -58,6 +58,7 @@ class PolicyQA:
         self._embedder: Embedder | None = None
         self._store: ChunkStore | None = None
         self._keywords: KeywordIndex | None = None
+        self._reranker: Reranker | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, **overrides: Any) -> PolicyQA:
@@ -97,8 +98,28 @@ class PolicyQA:
             return self._keywords
 
     @property
+    def reranker(self) -> Reranker | None:
+        """The configured cross-encoder, loaded on first use (None when not configured)."""
+        if self.settings.reranker is None:
+            return None
+        with self._lock:
+            if self._reranker is None:
+                from sentence_transformers import CrossEncoder
+
+                self._reranker = CrossEncoder(
+                    self.settings.reranker, device="cpu", cache_folder=str(self.settings.model_cache)
+                )
+            return self._reranker
+
+    @property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.keywords, self.embedder, candidates=self.settings.candidates)
+        return Retriever(
+            self.store,
+            self.keywords,
+            self.embedder,
+            candidates=self.settings.candidates,
+            reranker=self.reranker,
+        )
 
     def has_index(self) -> bool:
         try:

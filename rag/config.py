@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=350, description="Target chunk length in characters.")
     chunk_max: int = Field(default=500, description="Hard upper bound unless one sentence is longer.")
     chunk_overlap_sentences: int = 1
+    reranker: str | None = Field(
+        default=None,
+        description="A sentence-transformers CrossEncoder (e.g. BAAI/bge-reranker-base) to reorder the "
+        "fused candidates; off by default since none with Chinese ships in a registry package.",
+    )
     candidates: int = Field(default=30, description="Candidates each retriever hands to fusion.")
     answer_passages: int = Field(default=6, description="Passages an answer is composed from.")
     min_sentence_score: float = Field(

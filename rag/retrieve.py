@@ -8,7 +8,7 @@ blurs. Reciprocal-rank fusion needs no score calibration between the two.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,6 +23,12 @@ NEAR_DUPLICATE = 0.8
 
 class QueryEmbedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class Reranker(Protocol):
+    """sentence_transformers.CrossEncoder fits: higher score = more relevant."""
+
+    def predict(self, pairs: list[tuple[str, str]]) -> Sequence[float]: ...
 
 
 @dataclass(frozen=True)
@@ -73,12 +79,20 @@ class Retriever:
     """question → passages, from the vector store and the keyword index together."""
 
     def __init__(
-        self, store: ChunkStore, keywords: KeywordIndex, embedder: QueryEmbedder, candidates: int = 30
+        self,
+        store: ChunkStore,
+        keywords: KeywordIndex,
+        embedder: QueryEmbedder,
+        candidates: int = 30,
+        reranker: Reranker | None = None,
+        rerank_top: int = 20,
     ) -> None:
         self.store = store
         self.keywords = keywords
         self.embedder = embedder
         self.candidates = candidates
+        self.reranker = reranker
+        self.rerank_top = rerank_top
 
     def search(
         self,
@@ -123,7 +137,10 @@ class Retriever:
             for chunk_id in order
             if chunk_id in found
         ]
-        return drop_near_duplicates(passages)[:k]
+        passages = drop_near_duplicates(passages)
+        if self.reranker is not None:
+            passages = rerank(self.reranker, query, passages[: max(k, self.rerank_top)])
+        return passages[:k]
 
 
 def _passage(
@@ -150,3 +167,14 @@ def _passage(
         dense_rank=dense_rank.get(chunk_id),
         keyword_rank=keyword_rank.get(chunk_id),
     )
+
+
+def rerank(reranker: Reranker, query: str, passages: list[Passage]) -> list[Passage]:
+    """Order fused candidates by a cross-encoder's judgement of each (question, passage) pair."""
+    if not passages:
+        return passages
+    scores = reranker.predict([(query, p.text) for p in passages])
+    ranked = sorted(
+        zip(scores, range(len(passages)), passages, strict=True), key=lambda t: (-float(t[0]), t[1])
+    )
+    return [replace(p, score=float(score)) for score, _, p in ranked]

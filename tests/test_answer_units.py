@@ -17,7 +17,7 @@ from rag.answer import (
 from rag.api import check_question
 from rag.conversation import is_follow_up, nth_item, retrieval_query
 from rag.keyword_index import KeywordDoc, KeywordIndex
-from rag.retrieve import Filters, drop_near_duplicates, reciprocal_rank_fusion
+from rag.retrieve import Filters, drop_near_duplicates, reciprocal_rank_fusion, rerank
 from rag.tokenize import find_slogans, tokenize
 from rag.types import Passage
 
@@ -132,3 +132,12 @@ def test_slogans_stay_one_token_and_keyword_index_is_incremental(tmp_path: Path)
     assert index.ids() == {"2", "3"}
     assert [i for i, _ in index.search("两书一函", 5, speech_ids=["s2"])] == []
     assert index.idf(["两书一函"])["两书一函"] < index.idf(["不存在的词"])["不存在的词"]
+
+
+def test_a_configured_reranker_reorders_candidates() -> None:
+    class Judge:  # stands in for sentence_transformers.CrossEncoder
+        def predict(self, pairs: list[tuple[str, str]]) -> list[float]:
+            return [float("煤矿" in text) for _, text in pairs]
+
+    ranked = rerank(Judge(), "煤矿", [_passage("防汛工作。", "1"), _passage("煤矿安全。", "2")])
+    assert [p.chunk_id for p in ranked] == ["2", "1"] and ranked[0].score == 1.0
