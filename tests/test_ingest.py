@@ -6,10 +6,10 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,10 @@ from filelock import FileLock
 from ingest.manifest import Manifest
 from ingest.pipeline import LOCK_NAME, WRITE_BATCH, IngestLocked, ingest_paths
 from rag.config import Settings
+from rag.keyword_index import KeywordIndex
 from rag.store import ChunkStore, ModelMismatchError
 from tests.conftest import ROOT, SEED, seed_excerpt
+from tests.servers import free_port, running
 
 
 def _store(settings: Settings) -> ChunkStore:
@@ -253,37 +255,27 @@ def test_a_killed_ingest_is_completed_by_the_next_run(settings: Settings, embedd
     clean = ingest_paths([folder], clean_settings, embedder=embedder, progress=False)
     assert set(_store(settings).metadata_by_id()) == set(_store(clean_settings).metadata_by_id())
     assert _store(settings).count() == clean.chunks
+    assert KeywordIndex.beside(settings.store_dir).ids() == set(_store(settings).metadata_by_id())
     assert not Manifest.load(settings.store_dir).dirty
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def chroma_server(tmp_path: Path):
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    """A real `chroma run` server on 127.0.0.1, for the HttpClient path."""
     chroma = Path(sys.executable).with_name("chroma")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma server did not start")
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+    port = free_port()
+    command = [
+        str(chroma),
+        "run",
+        "--path",
+        str(tmp_path / "server"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with running(command, port):
+        yield port
 
 
 def test_ingest_into_a_chroma_server(
