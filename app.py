@@ -423,6 +423,25 @@ def build_ui(qa: PolicyQA) -> gr.Blocks:
         summary = f"处理了 {len(paths)} 个文件;索引现有 {len(speeches)} 篇讲话、{chunks} 个段落。"
         return report_html(rows, summary), dropdown, panel, None
 
+    def reingest(
+        password: str | None,
+        selected: list[str] | None,
+        progress=gr.Progress(),  # noqa: B008 - Gradio finds the progress bar by this default
+    ):
+        """Bring the index in line with the data folder (uploads included); drop what is gone."""
+        if not admin_password_ok(password, settings):
+            message = "管理员密码不正确,没有重新导入。" if password else "请先输入管理员密码。"
+            return report_html([], message), gr.skip(), gr.skip()
+        progress(0, desc=f"重新导入 {settings.data_dir}……")
+        report = qa.ingest([settings.data_dir], prune=True)
+        counts = (report.chunks_added, report.chunks_updated, report.chunks_unchanged, report.chunks_removed)
+        rows = [_report_row(str(settings.data_dir.name), "已重新导入", report.ok, counts)]
+        rows += [_report_row(Path(e.file).name, f"出错:{e.reason}", False) for e in report.errors]
+        progress(1, desc="完成")
+        dropdown, panel = refresh_index(selected)
+        summary = f"处理了 {report.files} 个文件;索引现有 {report.speeches} 篇讲话、{report.chunks} 个段落。"
+        return report_html(rows, summary), dropdown, panel
+
     # ---- named API endpoints (gradio_client)
     def ask(
         question: str, speech_ids: list[str] | None = None, history: list[list[str]] | None = None
@@ -523,9 +542,13 @@ def build_ui(qa: PolicyQA) -> gr.Blocks:
                     password_box = gr.Textbox(
                         label="管理员密码", type="password", elem_id="pq-password", max_lines=1
                     )
-                    import_button = gr.Button("导入", variant="primary", elem_id="pq-import")
+                    with gr.Row():
+                        import_button = gr.Button("导入", variant="primary", elem_id="pq-import")
+                        reingest_button = gr.Button(
+                            "重新导入数据文件夹", elem_id="pq-reingest", variant="secondary"
+                        )
                     report = gr.HTML(elem_id="pq-report")
-                    upload_parts = (files, password_box, import_button, report)
+                    upload_parts = (files, password_box, import_button, reingest_button, report)
             with gr.Tab("索引", id="index"):
                 refresh = gr.Button("刷新", size="sm")
                 panel = gr.HTML(elem_id="pq-index")
@@ -548,7 +571,15 @@ def build_ui(qa: PolicyQA) -> gr.Blocks:
         refresh.click(refresh_index, [speech_filter], [speech_filter, panel], api_visibility="private")
         blocks.load(refresh_index, [speech_filter], [speech_filter, panel], api_visibility="private")
         if upload_parts is not None:
-            files, password_box, import_button, report = upload_parts
+            files, password_box, import_button, reingest_button, report = upload_parts
+            reingest_button.click(
+                reingest,
+                [password_box, speech_filter],
+                [report, speech_filter, panel],
+                concurrency_id="ingest",
+                concurrency_limit=1,
+                api_visibility="private",
+            )
             import_button.click(
                 upload,
                 [files, password_box, speech_filter],

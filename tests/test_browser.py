@@ -155,6 +155,11 @@ def test_admin_uploads_a_speech_and_it_is_cited(page, web_app: LiveApp, tmp_path
     saved = list(web_app.uploads.iterdir())
     assert len(saved) == 1 and re.fullmatch(r"[0-9a-f]{16}_新讲话\.txt", saved[0].name)
 
+    # re-ingesting the data folder changes nothing that is already in step
+    page.get_by_role("button", name="重新导入数据文件夹").click()
+    expect(report).to_contain_text("已重新导入", timeout=TIMEOUT_MS)
+    expect(report).not_to_contain_text("出错")
+
     page.get_by_role("tab", name="索引").click()
     expect(page.locator("#pq-index")).to_contain_text("在全县危化品安全会议上的讲话", timeout=TIMEOUT_MS)
     shot(page, "04-index")
