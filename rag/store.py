@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import chromadb
@@ -95,17 +95,23 @@ class ChunkStore:
     def count(self) -> int:
         return self._collection.count()
 
-    def metadata_by_id(self) -> dict[str, dict[str, Any]]:
-        """Every stored chunk id with its metadata, read in pages."""
-        found: dict[str, dict[str, Any]] = {}
+    def _pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
+        """The whole collection, read _GET_PAGE rows at a time."""
         offset = 0
         while True:
-            page = self._collection.get(include=["metadatas"], limit=_GET_PAGE, offset=offset)
-            for chunk_id, metadata in zip(page["ids"], page["metadatas"] or [], strict=False):
-                found[chunk_id] = dict(metadata or {})
+            page = self._collection.get(include=include, limit=_GET_PAGE, offset=offset)
+            yield page
             if len(page["ids"]) < _GET_PAGE:
-                return found
+                return
             offset += _GET_PAGE
+
+    def metadata_by_id(self) -> dict[str, dict[str, Any]]:
+        """Every stored chunk id with its metadata."""
+        return {
+            i: dict(m or {})
+            for page in self._pages(["metadatas"])
+            for i, m in zip(page["ids"], page["metadatas"], strict=True)
+        }
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
@@ -117,21 +123,17 @@ class ChunkStore:
 
     def documents(self, ids: Sequence[str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
         """Texts and metadata, for all chunks or the given ids."""
-        if ids is not None:
-            page = self._collection.get(ids=list(ids), include=["documents", "metadatas"])
-            return {
-                i: (d, dict(m or {}))
-                for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
-            }
-        found: dict[str, tuple[str, dict[str, Any]]] = {}
-        offset = 0
-        while True:
-            page = self._collection.get(include=["documents", "metadatas"], limit=_GET_PAGE, offset=offset)
-            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
-                found[i] = (d, dict(m or {}))
-            if len(page["ids"]) < _GET_PAGE:
-                return found
-            offset += _GET_PAGE
+        include = ["documents", "metadatas"]
+        pages = (
+            [self._collection.get(ids=list(ids), include=include)]
+            if ids is not None
+            else self._pages(include)
+        )
+        return {
+            i: (d, dict(m or {}))
+            for page in pages
+            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+        }
 
     def upsert(
         self,
