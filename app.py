@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from ingest.loaders import SUPPORTED_SUFFIXES
 from rag.api import PolicyQA, QuestionError
 from rag.config import Settings
+from rag.store import StoreError
 from rag.types import Answer, Citation, Passage
 from rag.uploads import admin_password_ok, save_upload
 
@@ -339,7 +340,7 @@ def build_ui(qa: PolicyQA) -> gr.Blocks:
                     streamed += piece
                     chat[-1] = {"role": "assistant", "content": pending_html(streamed)}
                     yield "", chat, chat, turns
-        except QuestionError as error:
+        except (QuestionError, StoreError) as error:  # said plainly, no traceback in the log
             chat[-1] = {"role": "assistant", "content": error_html(str(error))}
         except Exception as error:
             log.exception("answering %r failed", question[:200])
@@ -450,7 +451,7 @@ def build_ui(qa: PolicyQA) -> gr.Blocks:
         turns = [(str(t[0]), str(t[1])) for t in history or [] if len(t) >= 2]
         try:
             answer = qa.ask(question, turns, speech_ids=speech_ids or None)
-        except QuestionError as error:
+        except (QuestionError, StoreError) as error:  # a bad question; no index; Chroma server down
             raise gr.Error(str(error), print_exception=False) from None
         data = answer.to_dict()
         return answer.text, {k: data[k] for k in ("refused", "note", "citations", "related")}
@@ -463,14 +464,14 @@ def build_ui(qa: PolicyQA) -> gr.Blocks:
                 if isinstance(piece, str):
                     text += piece
                     yield text
-        except QuestionError as error:
+        except (QuestionError, StoreError) as error:  # a bad question; no index; Chroma server down
             raise gr.Error(str(error), print_exception=False) from None
 
     def search(query: str, k: int = 5, speech_ids: list[str] | None = None) -> list[dict]:
         """The k passages that best match the query, with their speech and score."""
         try:
             return [p.to_dict() for p in qa.search(query, int(k), speech_ids=speech_ids or None)]
-        except QuestionError as error:
+        except (QuestionError, StoreError) as error:  # a bad question; no index; Chroma server down
             raise gr.Error(str(error), print_exception=False) from None
 
     def speeches() -> list[dict]:

@@ -14,7 +14,10 @@ Decisions a client should know about:
 
 - With ``POLICYQA_API_KEY`` set, every route but /api/health needs ``Authorization: Bearer <key>``
   (401 otherwise; /v1 answers in OpenAI's error shape so OpenAI clients show a sensible message).
-- /api errors are ``{"error": message}``: a bad question is 422, a missing or unusable index 503.
+- /api errors are ``{"error": message}``: a bad question is 422, a missing or unusable index 503,
+  and so is a Chroma server that cannot be reached ("向量库暂时不可用 … (the Chroma server at
+  host:port is unreachable: …)"), answered within CHROMA_HTTP_TIMEOUT; the same app answers
+  again once the server is back.
 - /v1/chat/completions answers a bad question (empty, only punctuation, too long) with a normal
   assistant message that explains the problem and ``"refused": true`` — chat front ends display
   that, while many of them hide an HTTP error. A request with no user message at all is malformed
@@ -48,7 +51,7 @@ from starlette.datastructures import UploadFile
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestLocked
 from rag.api import PolicyQA, QuestionError, check_question
-from rag.store import StoreError
+from rag.store import StoreError, StoreUnavailable
 from rag.types import Answer
 from rag.uploads import admin_password_ok, save_upload, suffix_of
 
@@ -270,12 +273,17 @@ def create_api(qa: PolicyQA) -> FastAPI:
             return _error_body(request, 400, problems, "invalid_request_error")
         return JSONResponse({"detail": error.errors()}, status_code=422)
 
-    @api.get("/health")
-    def health() -> dict[str, Any]:
-        """For load balancers and humans; never needs the key and never fails for want of an index."""
+    @api.get("/health", response_model=None)
+    def health() -> dict[str, Any] | JSONResponse:
+        """For load balancers and humans; never needs the key and never fails for want of an index.
+        A Chroma server that cannot be reached is 503 with "store": "unavailable" and the reason."""
         try:
             chunks = qa.store.count()
             speeches = len(qa.speeches()) if chunks else 0
+        except StoreUnavailable as error:
+            down = {"status": "unavailable", "store": "unavailable", "error": str(error)}
+            down |= {"speeches": 0, "chunks": 0, "index": False, "model": qa.settings.embedding_model}
+            return JSONResponse(down, status_code=503)
         except StoreError:
             chunks = speeches = 0
         return {

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
@@ -14,6 +16,8 @@ from chromadb.errors import NotFoundError
 from rag.config import Settings
 
 _GET_PAGE = 2000
+# chromadb's HttpClient waits for ever (httpx timeout=None): a hung server would hang every question.
+CHROMA_HTTP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
 class StoreError(RuntimeError):
@@ -24,20 +28,80 @@ class ModelMismatchError(StoreError):
     """The store was built with another embedding model: its vectors are not comparable."""
 
 
+class StoreUnavailable(StoreError):
+    """The Chroma server cannot be reached just now. Nothing is wrong with the index: the same
+    call works again once the server is back, without restarting anything (HTTP 503)."""
+
+
+def unavailable(server: str, error: BaseException) -> StoreUnavailable:
+    """The one wording for a lost Chroma server, for the page, the API and the logs."""
+    reason = str(error) or type(error).__name__
+    return StoreUnavailable(
+        f"向量库暂时不可用,请稍后再试 (the Chroma server at {server} is unreachable: {reason})"
+    )
+
+
 def chroma_client(settings: Settings) -> chromadb.ClientAPI:
     """An HttpClient when a server is configured, else a PersistentClient under store_dir."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_host:
+    server = _server(settings)
+    if server:
         try:
-            return chromadb.HttpClient(
+            client = chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
-        except Exception as error:  # connection refused, DNS, TLS …
-            raise StoreError(
-                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}: {error}"
-            ) from error
+        except (ValueError, httpx.TransportError) as error:  # "Could not connect to a Chroma server"
+            raise unavailable(server, error) from error
+        except Exception as error:  # TLS, a wrong address …
+            raise StoreError(f"cannot use the Chroma server at {server}: {error}") from error
+        _bound_http_timeout(client)
+        return client
     settings.store_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.store_dir / "chroma"), settings=chroma_settings)
+
+
+def _server(settings: Settings) -> str | None:
+    """host:port of the configured Chroma server; None for the embedded store."""
+    return f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else None
+
+
+def _bound_http_timeout(client: chromadb.ClientAPI) -> None:
+    """Give the client's HTTP session a timeout (chromadb has no setting for it)."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = CHROMA_HTTP_TIMEOUT
+
+
+class _Guarded:
+    """A Chroma collection whose calls turn a lost server (refused, reset, timed out) into
+    StoreUnavailable. The collection object itself stays valid across a server restart: its id
+    is persisted with the data, so the next call after the server is back just works."""
+
+    def __init__(self, collection: Any, server: str) -> None:
+        self._collection = collection
+        self._server = server
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._collection, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attribute(*args, **kwargs)
+            except httpx.TransportError as error:
+                raise unavailable(self._server, error) from error
+
+        return call
+
+
+def _reaching(server: str | None, action: Callable[[], Any]) -> Any:
+    """action(), with a lost Chroma server reported as StoreUnavailable."""
+    try:
+        return action()
+    except httpx.TransportError as error:
+        raise unavailable(server or "?", error) from error
 
 
 def describe_location(settings: Settings) -> str:
@@ -60,18 +124,24 @@ class ChunkStore:
         """Open (or create) the collection, refusing one built with another embedding model."""
         client = chroma_client(settings)
         location = describe_location(settings)
+        server = _server(settings)
         try:
             collection = client.get_collection(settings.collection, embedding_function=None)
+        except httpx.TransportError as error:
+            raise unavailable(server or location, error) from error
         except NotFoundError:
             if not create:
                 raise StoreError(
                     f"no index at {location}; build one with: python -m ingest {settings.data_dir}"
                 ) from None
-            collection = client.create_collection(
-                settings.collection,
-                metadata={"embedding_model": embedding_model},
-                configuration={"hnsw": {"space": "cosine"}},
-                embedding_function=None,
+            collection = _reaching(
+                server,
+                lambda: client.create_collection(
+                    settings.collection,
+                    metadata={"embedding_model": embedding_model},
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                ),
             )
         except Exception as error:
             raise StoreError(f"cannot open the index at {location}: {error}") from error
@@ -83,14 +153,15 @@ class ChunkStore:
                 f"Either set POLICYQA_EMBEDDING_MODEL={built_with}, or rebuild the index with the "
                 f"new model: python -m ingest --rebuild {settings.data_dir}"
             )
-        return cls(collection, location)
+        return cls(_Guarded(collection, server) if server else collection, location)
 
     @staticmethod
     def drop(settings: Settings) -> None:
         """Delete the collection (for --rebuild)."""
         client = chroma_client(settings)
+        server = _server(settings)
         with contextlib.suppress(NotFoundError):
-            client.delete_collection(settings.collection)
+            _reaching(server, lambda: client.delete_collection(settings.collection))
 
     def count(self) -> int:
         return self._collection.count()
