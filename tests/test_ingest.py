@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +15,9 @@ from filelock import FileLock
 from ingest.manifest import Manifest
 from ingest.pipeline import LOCK_NAME, WRITE_BATCH, IngestLocked, ingest_paths
 from rag.config import Settings
-from rag.keyword_index import KeywordIndex
 from rag.store import ChunkStore, ModelMismatchError
-from tests.conftest import ROOT, SEED, seed_excerpt
+from tests.conftest import SEED, seed_excerpt
+from tests.crashes import embedded_so_far, ingest_env, kill_when, problems, read_state, start_ingest
 from tests.servers import free_port, running
 
 
@@ -38,13 +34,7 @@ def _tree_state(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        POLICYQA_STORE_DIR=str(settings.store_dir),
-        POLICYQA_MODEL_CACHE=str(settings.model_cache),
-        PYTHONPATH=str(ROOT),
-    )
-    return env
+    return ingest_env(settings)
 
 
 def test_seed_ingest_is_complete_and_idempotent(settings: Settings, embedder) -> None:
@@ -229,34 +219,19 @@ def test_a_killed_ingest_is_completed_by_the_next_run(settings: Settings, embedd
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "seed.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ingest", str(folder)],
-        env=_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = tmp_path / "ingest.log"
+    proc = start_ingest([folder], settings, log)
     # Kill as soon as the progress bar shows that a first batch was written.
-    seen = b""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None:
-        seen += os.read(proc.stderr.fileno(), 256)
-        done = [int(n) for n in re.findall(rb"embedding:[^\r\n|]*\|[^|]*\| *(\d+)/\d+", seen)]
-        if done and max(done) >= WRITE_BATCH:
-            break
-    assert proc.poll() is None, "ingest finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    killed = kill_when(proc, lambda: embedded_so_far(log)[0] >= WRITE_BATCH, timeout=180)
+    assert killed, "ingest finished before it could be killed"
     partial = _store(settings).count()
     assert partial > 0
 
     repaired = ingest_paths([folder], settings, embedder=embedder, progress=False)
     assert repaired.embedded == repaired.chunks - partial
     clean_settings = settings.with_overrides(store_dir=tmp_path / "clean")
-    clean = ingest_paths([folder], clean_settings, embedder=embedder, progress=False)
-    assert set(_store(settings).metadata_by_id()) == set(_store(clean_settings).metadata_by_id())
-    assert _store(settings).count() == clean.chunks
-    assert KeywordIndex.beside(settings.store_dir).ids() == set(_store(settings).metadata_by_id())
-    assert not Manifest.load(settings.store_dir).dirty
+    ingest_paths([folder], clean_settings, embedder=embedder, progress=False)
+    assert problems(read_state(settings), read_state(clean_settings)) == []
 
 
 @pytest.fixture
