@@ -15,11 +15,11 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
+from bench.users import run_users
 from tests.servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,14 +30,6 @@ QUESTIONS = (
     "“四个一律”要求什么?",
     "安全培训考试弄虚作假怎么办?",
 )
-
-
-def _post(url: str, body: dict[str, object], timeout: float = 60) -> bytes:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.read()
 
 
 def page_ready_seconds(port: int, started: float, timeout: float = 60) -> float:
@@ -71,48 +63,9 @@ def first_text_seconds(port: int, question: str) -> float:
 
 
 def load(port: int, clients: int, seconds: float) -> dict[str, object]:
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def client(number: int) -> None:
-        i = number
-        while time.monotonic() < stop:
-            question = QUESTIONS[i % len(QUESTIONS)]
-            i += 1
-            began = time.monotonic()
-            try:
-                data = json.loads(_post(f"http://127.0.0.1:{port}/api/ask", {"question": question}))
-                ok = "text" in data
-            except Exception as error:  # any failure counts
-                ok = False
-                with lock:
-                    errors.append(repr(error))
-            with lock:
-                if ok:
-                    latencies.append(time.monotonic() - began)
-                elif not errors:
-                    errors.append("answer without text")
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - began
-    ordered = sorted(latencies)
-    return {
-        "clients": clients,
-        "seconds": round(elapsed, 1),
-        "requests": len(latencies),
-        "errors": len(errors),
-        "error_samples": errors[:3],
-        "throughput_rps": round(len(latencies) / elapsed, 2),
-        "p50_ms": round(statistics.median(ordered) * 1000) if ordered else None,
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000) if ordered else None,
-    }
+    """``clients`` parallel API clients asking the example questions for ``seconds``."""
+    summary = run_users(f"http://127.0.0.1:{port}", clients, seconds, QUESTIONS)
+    return {"clients": summary.pop("users"), **summary}
 
 
 def main() -> None:
