@@ -36,8 +36,8 @@ _MAX_BOILERPLATE_LEN = 160  # longer paragraphs are speech even if they say å‚è
 
 def normalize_paragraph(text: str) -> str:
     """Trim edge spaces and control characters; keep the words exactly as written."""
+    text = _CONTROL.sub("", text)  # first: a control between a letter and its accent would block NFC
     text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub("", text)
     text = _INNER_SPACE_RUN.sub(" ", text)
     return text.strip(_EDGE_SPACE + "\r\n")
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ingest.chunking import CLOSERS, SENTENCE_ENDS, ChunkSpec, chunk_speech, heading_paths, split_sentences
@@ -232,3 +233,86 @@ def test_chunking_never_loses_or_duplicates_text(raw: str) -> None:
 def test_any_unicode_never_crashes_the_text_pipeline(raw: str) -> None:
     for speech in read_speeches(raw, "p.txt"):
         chunk_speech(speech)
+
+
+# ------------------------------------------------------------------ properties on any input
+
+_LINES = st.sampled_from(
+    [
+        "在全县安全生产会议上的讲话",
+        "同志们:",
+        "各位领导、同志们:",
+        "一、总体要求。",
+        "(一)抓隐患,要早。",
+        "小编整理",
+        "相关范文推荐",
+    ]
+)
+_PARAGRAPH = st.one_of(_LINES, _chinese.filter(lambda t: t.strip()), st.text(min_size=1, max_size=80))
+
+
+def _sources(speeches: list[Speech]) -> set[str]:
+    return {src for s in speeches for src in (s.sources or (s.source,))}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+@example("a\x00\u0301")  # a control between a letter and its accent: once NFC ran before removing it
+def test_clean_text_on_any_unicode_gives_tidy_paragraphs(raw: str) -> None:
+    paragraphs = clean_text(raw)
+    for paragraph in paragraphs:
+        assert paragraph and paragraph == paragraph.strip(" \t\r\n\u3000\u00a0")
+        assert "\n" not in paragraph and "\r" not in paragraph
+    assert clean_text("\n".join(paragraphs)) == paragraphs  # cleaning twice changes nothing
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_PARAGRAPH, max_size=12), min_size=1, max_size=3))
+def test_pages_in_several_files_split_and_deduplicate_without_losing_a_file(pages: list[list[str]]) -> None:
+    """Any pages, sharing paragraphs or not: speeches split, repeats merge, and every file that
+    gave a speech is still named as a source of one."""
+    speeches = [
+        s for n, page in enumerate(pages) for s in split_speeches(clean_text("\n".join(page)), f"{n}.txt")
+    ]
+    kept = deduplicate(speeches)
+    assert len(kept) <= len(speeches) or not speeches
+    assert _sources(kept) == _sources(speeches)
+    assert all(s.paragraphs for s in kept)
+    planned = plan_chunks(kept, ChunkSpec(target=60, maximum=90, minimum=10))
+    assert len({c.chunk_id for c in planned}) == len(planned)
+    assert len({"".join(c.text.split()) for c in planned}) == len(planned)
+
+
+def _check_chunks(speech: Speech, spec: ChunkSpec) -> None:
+    """Each chunk is a verbatim, non-blank slice; together they cover the text; they overlap only
+    where the spec allows: consecutive chunks share at most ``overlap_sentences`` whole sentences."""
+    text = speech.text
+    chunks = chunk_speech(speech, spec)
+    sentences = split_sentences(text)
+    for chunk in chunks:
+        assert chunk.text == text[chunk.start : chunk.end] and chunk.text.strip()
+    spans = [(c.start, c.end) for c in chunks]
+    assert _stitch(text, spans) == text
+    covered = {i for start, end in spans for i in range(start, end)}
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+    for (start, end), (next_start, _) in itertools.pairwise(spans):
+        assert next_start > start
+        if next_start < end:  # the repeated context: whole sentences, no more than allowed
+            shared = [s for s in sentences if next_start <= s.start and s.end <= end]
+            assert sum(s.end - s.start for s in shared) + text[next_start:end].count("\n") >= len(
+                text[next_start:end].strip()
+            )
+            assert len(shared) <= spec.overlap_sentences
+    for (_, end), (later_start, _) in zip(spans, spans[2:], strict=False):
+        assert later_start >= end  # a sentence is never in three chunks
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PARAGRAPH, min_size=1, max_size=10), st.integers(min_value=0, max_value=2))
+def test_chunking_any_unicode_speech_never_loses_or_duplicates_text(
+    paragraphs: list[str], overlap: int
+) -> None:
+    # A paragraph holds no line break: clean_text splits on them (chunk_speech relies on it).
+    speech = Speech("讲话", tuple(p.replace("\n", " ") for p in paragraphs), "p.txt")
+    _check_chunks(speech, ChunkSpec(target=60, maximum=90, minimum=10, overlap_sentences=overlap))
+    _check_chunks(speech, ChunkSpec(target=350, maximum=500, minimum=80, overlap_sentences=overlap))
