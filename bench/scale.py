@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import math
 import os
@@ -90,9 +91,54 @@ def measured_run(command: Sequence[str], env: dict[str, str]) -> Measured:
     )
 
 
-def ingest(store: Path, paths: Sequence[Path], env: dict[str, str]) -> Measured:
-    command = [sys.executable, "-m", "ingest", "--json", "--store", str(store), *map(str, paths)]
+def ingest(store: Path, paths: Sequence[Path], env: dict[str, str], surrogate: bool = False) -> Measured:
+    """``python -m ingest --json``, or the same pipeline with surrogate vectors (see SurrogateEmbedder)."""
+    if surrogate:
+        command = [sys.executable, "-m", "bench.scale", "_ingest_surrogate", str(store), *map(str, paths)]
+    else:
+        command = [sys.executable, "-m", "ingest", "--json", "--store", str(store), *map(str, paths)]
     return measured_run(command, env)
+
+
+class SurrogateEmbedder:
+    """Cheap stand-in passage vectors: a text's hash picks one of 256 fixed "topics" plus noise.
+
+    Real e5 embedding runs at 2-24 passages/s here, so a 1,000-speech index takes 6-60
+    minutes to build. What query latency, disk and the non-embedding ingest work depend
+    on is the number of vectors and chunks, not their values; clustered vectors keep the
+    HNSW graph about as hard to search as real ones. Queries still use the real model.
+    """
+
+    TOPICS = 256
+    NOISE = 0.35
+
+    def __init__(self, name: str, dim: int = 384) -> None:
+        import numpy as np
+
+        self.name = name
+        self._np = np
+        self._topics = np.random.default_rng(0).standard_normal((self.TOPICS, dim)).astype(np.float32)
+
+    def embed_passages(self, texts: Sequence[str]) -> Any:
+        np = self._np
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+            rng = np.random.default_rng(seed)
+            vector = self._topics[seed % self.TOPICS] + self.NOISE * rng.standard_normal(
+                self._topics.shape[1]
+            )
+            rows.append(vector / np.linalg.norm(vector))
+        return np.asarray(rows, dtype=np.float32)
+
+
+def ingest_surrogate(store: Path, paths: Sequence[Path]) -> dict[str, Any]:
+    from ingest.pipeline import ingest_paths
+    from rag.config import Settings
+
+    settings = Settings().with_overrides(store_dir=store)
+    embedder = SurrogateEmbedder(settings.embedding_model)
+    return ingest_paths(paths, settings, embedder=embedder, progress=False).to_dict()
 
 
 def dev_questions(path: Path = DEV_QUESTIONS, n: int = N_QUESTIONS) -> list[str]:
@@ -188,14 +234,20 @@ def measure_size(
     env: dict[str, str],
     questions_file: Path,
     rounds: int,
+    surrogate: bool = False,
 ) -> dict[str, Any]:
     """Cold ingest → unchanged re-ingest → queries → add NEW_SPEECHES speeches, on one store."""
     store = work / f"store-{label}"
     shutil.rmtree(store, ignore_errors=True)
-    row: dict[str, Any] = {"label": label, "speeches_generated": n_speeches, "chars": chars}
+    row: dict[str, Any] = {
+        "label": label,
+        "vectors": "surrogate" if surrogate else "e5",
+        "speeches_generated": n_speeches,
+        "chars": chars,
+    }
 
     log(f"[{label}] cold ingest of {n_speeches} speeches, {chars:,} chars (load {load_now()})")
-    cold = ingest(store, base, env)
+    cold = ingest(store, base, env, surrogate)
     report = cold.output
     row |= {
         "files": report["files"],
@@ -213,7 +265,7 @@ def measure_size(
     }
     log(f"[{label}]   {cold.wall_s:.1f} s, {report['chunks']} chunks, RSS {cold.peak_rss_mb:.0f} MB")
 
-    same = ingest(store, base, env)
+    same = ingest(store, base, env, surrogate)
     row |= {
         "unchanged_s": round(same.wall_s, 2),
         "unchanged_cpu_s": round(same.cpu_s, 2),
@@ -236,7 +288,7 @@ def measure_size(
     log(f"[{label}]   search p95 {row['search_p95_ms']} ms, ask p95 {row['ask_p95_ms']} ms")
 
     if new is not None:
-        added = ingest(store, [*base, new], env)
+        added = ingest(store, [*base, new], env, surrogate)
         out = added.output
         new_chunks = out["chunks"] - report["chunks"]
         row |= {
@@ -350,6 +402,7 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
 
 CSV_FIELDS = (
     "label",
+    "vectors",
     "speeches_generated",
     "speeches_indexed",
     "files",
@@ -422,10 +475,26 @@ def summary(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render(source: Path, out: Path, name: str = "scale") -> int:
+    """CSV, PNG and summary again from a saved JSON (e.g. the partial one of an interrupted run)."""
+    result = json.loads(source.read_text(encoding="utf-8"))
+    rows = result["rows"]
+    result.setdefault("growth_loglog_slope", growth(rows))
+    result.setdefault("bars", bars(rows))
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(rows, out / f"{name}.csv")
+    plot(rows, out / f"{name}.png")
+    print(summary(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_queries"]:  # the query subprocess
         print(json.dumps(query_worker(Path(argv[1]), Path(argv[2]), int(argv[3]))))
+        return 0
+    if argv[:1] == ["_ingest_surrogate"]:  # an ingest with surrogate vectors
+        print(json.dumps(ingest_surrogate(Path(argv[1]), [Path(p) for p in argv[2:]]), ensure_ascii=False))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="speeches per corpus")
@@ -437,7 +506,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-throughput", action="store_true", help="skip bench.embed_throughput")
     parser.add_argument("--throughput-n", type=int, default=100, help="passages for bench.embed_throughput")
     parser.add_argument("--model-cache", type=Path, default=None)
+    parser.add_argument(
+        "--surrogate-vectors",
+        action="store_true",
+        help="ingest with cheap stand-in vectors (SurrogateEmbedder) instead of e5: for query/disk/RSS "
+        "figures at sizes whose real embedding would take hours on this machine",
+    )
+    parser.add_argument("--name", default="scale", help="output file stem")
+    parser.add_argument(
+        "--render", type=Path, default=None, help="only rewrite CSV/PNG/summary from a scale(.partial).json"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        return render(args.render, args.out, args.name)
 
     from bench.synth import generate, plan_files, seed_pool, write_files
     from ingest.loaders import load_text
@@ -463,7 +544,16 @@ def main(argv: list[str] | None = None) -> int:
         seed_chars = sum(len(load_text(p)) for p in seed_files)
         rows.append(
             measure_size(
-                "seed", seed_files, None, 17, seed_chars, args.work, env, questions_file, args.rounds
+                "seed",
+                seed_files,
+                None,
+                17,
+                seed_chars,
+                args.work,
+                env,
+                questions_file,
+                args.rounds,
+                args.surrogate_vectors,
             )
         )
 
@@ -477,13 +567,25 @@ def main(argv: list[str] | None = None) -> int:
         chars = write_files(corpus, speeches, plan_files(size, args.seed))
         write_files(new, speeches, plan_files(NEW_SPEECHES, args.seed, first=size, prefix="new"))
         log(f"[{size}] wrote corpus in {time.perf_counter() - t0:.1f} s")
-        row = measure_size(str(size), [corpus], new, size, chars, args.work, env, questions_file, args.rounds)
+        row = measure_size(
+            str(size),
+            [corpus],
+            new,
+            size,
+            chars,
+            args.work,
+            env,
+            questions_file,
+            args.rounds,
+            args.surrogate_vectors,
+        )
         rows.append(row)
-        partial = {"rows": rows}
-        (args.out / "scale.partial.json").write_text(json.dumps(partial, ensure_ascii=False, indent=1))
+        partial = {"rows": rows, "embed_throughput": throughput, "load_avg_start": load_start}
+        (args.out / f"{args.name}.partial.json").write_text(json.dumps(partial, ensure_ascii=False, indent=1))
 
     result = {
         "command": "python -m bench.scale " + " ".join(argv),
+        "vectors": "surrogate" if args.surrogate_vectors else "e5",
         "cpu_count": os.cpu_count(),
         "load_avg_start": load_start,
         "load_avg_end": load_now(),
@@ -494,10 +596,10 @@ def main(argv: list[str] | None = None) -> int:
         "bars": bars(rows),
         "embed_throughput": throughput,
     }
-    (args.out / "scale.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
-    (args.out / "scale.partial.json").unlink(missing_ok=True)
-    write_csv(rows, args.out / "scale.csv")
-    plot(rows, args.out / "scale.png")
+    (args.out / f"{args.name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    (args.out / f"{args.name}.partial.json").unlink(missing_ok=True)
+    write_csv(rows, args.out / f"{args.name}.csv")
+    plot(rows, args.out / f"{args.name}.png")
     print(summary(result))
     return 0
 
