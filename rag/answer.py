@@ -207,7 +207,11 @@ class AnswerComposer:
 
     def compose_stream(self, question: str, query: str, passages: list[Passage]) -> Iterator[str | Answer]:
         """The answer's lines as text pieces, then the Answer itself."""
-        answer = self.compose(question, query, passages)
+        yield from self.stream_lines(self.compose(question, query, passages))
+
+    @staticmethod
+    def stream_lines(answer: Answer) -> Iterator[str | Answer]:
+        """An answer as its lines, then the Answer itself."""
         lines = answer.text.split("\n")
         for number, line in enumerate(lines):
             yield line + ("\n" if number < len(lines) - 1 else "")
@@ -218,22 +222,11 @@ class AnswerComposer:
         if not passages:
             return Answer(question=question, text=NO_INDEX, refused=True)
         query_tokens = tokenize(query)
-        idf = self.keywords.idf(query_tokens)
         evidence = evidence_strength(query_tokens, passages)
         terms = asked_terms(question, self.keywords.terms())
-        if evidence.lexical:
-            occasions = self.occasions(passages)
-            sentences = score_sentences(query_tokens, passages, idf, terms, occasions)
-            part_leads = [
-                best
-                for part in question_parts(question)
-                if (best := _best(score_sentences(tokenize(part), passages, idf, terms, occasions)))
-            ]
-        else:
-            if evidence.similarity < self.settings.min_similarity_crosslingual:
-                return refusal(question, passages)
-            sentences = self._semantic_sentences(query, passages)
-            part_leads = []
+        if not evidence.lexical and evidence.similarity < self.settings.min_similarity_crosslingual:
+            return refusal(question, passages)
+        sentences, part_leads = self.sentence_scores(question, query, passages)
         chosen = select_sentences(sentences, passages, wants_list=bool(_WANTS_LIST.search(question)))
         chosen += [s for s in part_leads if s not in chosen and not _repeats(s, chosen)]
         if self._too_weak(question, passages, chosen, evidence):
@@ -245,6 +238,24 @@ class AnswerComposer:
             note = f"注意:讲话只是提到了{listed},没有列出它的具体内容。"
             text += "\n\n" + note
         return Answer(question=question, text=text, refused=False, citations=citations, note=note)
+
+    def sentence_scores(
+        self, question: str, query: str, passages: Sequence[Passage]
+    ) -> tuple[list[Sentence], list[Sentence]]:
+        """Every sentence of the passages scored for the question, and the best one per sub-question."""
+        query_tokens = tokenize(query)
+        if not any(_CJK.search(t) for t in query_tokens):
+            return self._semantic_sentences(query, passages), []
+        idf = self.keywords.idf(query_tokens)
+        terms = asked_terms(question, self.keywords.terms())
+        occasions = self.occasions(passages)
+        sentences = score_sentences(query_tokens, passages, idf, terms, occasions)
+        part_leads = [
+            best
+            for part in question_parts(question)
+            if (best := _best(score_sentences(tokenize(part), passages, idf, terms, occasions)))
+        ]
+        return sentences, part_leads
 
     def _too_weak(
         self, question: str, passages: Sequence[Passage], chosen: Sequence[Sentence], evidence: Evidence

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from rag.types import Answer, Passage
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
     from rag.embedding import Embedder
+    from rag.generate import GenerativeAnswerer
 
 
 class QuestionError(ValueError):
@@ -59,6 +61,7 @@ class PolicyQA:
         self._store: ChunkStore | None = None
         self._keywords: KeywordIndex | None = None
         self._reranker: Reranker | None = None
+        self._writer: GenerativeAnswerer | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, **overrides: Any) -> PolicyQA:
@@ -110,6 +113,21 @@ class PolicyQA:
                     self.settings.reranker, device="cpu", cache_folder=str(self.settings.model_cache)
                 )
             return self._reranker
+
+    @property
+    def writer(self) -> GenerativeAnswerer | None:
+        """The chat model that writes answers (POLICYQA_LLM), or None for extractive answers."""
+        if self.settings.llm == "none":
+            return None
+        with self._lock:
+            if self._writer is None:
+                from rag.generate import GenerativeAnswerer
+                from rag.llm import chat_model, model_label
+
+                model = chat_model(self.settings)
+                assert model is not None
+                self._writer = GenerativeAnswerer(model, self.settings, model_label(self.settings))
+            return self._writer
 
     @property
     def retriever(self) -> Retriever:
@@ -172,11 +190,21 @@ class PolicyQA:
         question = check_question(question)
         history = history or []
         filters = Filters(_tuple(speech_ids), _tuple(sources))
-        passages = self.retriever.search(
-            retrieval_query(question, history), self.settings.answer_passages, filters=filters
-        )
         composer = AnswerComposer(self.embedder, self.settings, self.keywords, self.store)
-        yield from composer.compose_stream(question, focus_query(question, history), passages)
+        writer = self.writer
+        if writer is None:
+            passages = self.retriever.search(
+                retrieval_query(question, history), self.settings.answer_passages, filters=filters
+            )
+            yield from composer.compose_stream(question, focus_query(question, history), passages)
+            return
+        standalone = writer.condense(question, history)
+        passages = self.retriever.search(standalone, self.settings.answer_passages, filters=filters)
+        gate = composer.compose(standalone, standalone, passages)
+        if gate.refused:  # the speeches do not answer it: no model call, the refusal as is
+            yield from composer.stream_lines(replace(gate, question=question))
+            return
+        yield from writer.stream(question, standalone, passages, composer, gate)
 
     # ------------------------------------------------------------ adding speeches
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,32 @@ class Settings(BaseSettings):
     )
     min_similarity_crosslingual: float = Field(
         default=0.76, description="For questions with no Chinese words to match (e.g. English)."
+    )
+    # ---- generative answers (rag/generate.py); "none" keeps the extractive answer
+    llm: Literal["none", "local", "openai"] = Field(
+        default="none",
+        description="Who writes answers: none (extractive quotes), local (a GGUF model through "
+        "llama-cpp-python) or openai (any OpenAI-compatible endpoint).",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description="local: a bundled model name (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b) or a .gguf path; "
+        "openai: the model name the endpoint expects.",
+    )
+    openai_base_url: str | None = Field(default=None, description="e.g. https://api.deepseek.com/v1")
+    openai_api_key: SecretStr | None = None
+    llm_context_chars: int = Field(
+        default=1000,
+        description="Passage text handed to the model. Qwen's tokenizer gives at most about one token "
+        "per Chinese character, so this bounds the context in tokens too.",
+    )
+    llm_max_tokens: int = Field(default=320, description="Longest answer the model may write.")
+    llm_timeout_s: float = Field(default=120.0, description="Per request to an OpenAI-compatible endpoint.")
+    llm_threads: int | None = Field(default=None, description="llama.cpp threads; default: all cores.")
+    min_support: float = Field(
+        default=0.6,
+        description="Share of a generated sentence's character bigrams its cited passage must hold; "
+        "below it the sentence is dropped. Calibrated by `python -m bench.guard_calibration`.",
     )
     # ---- the web app and HTTP API (app.py)
     host: str = "127.0.0.1"

@@ -46,6 +46,31 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Generation:
+    """How a generated answer came about: the model, its timing and what the guard did."""
+
+    model: str
+    standalone_question: str
+    context_chars: int
+    first_token_ms: float | None = None  # the model's first token
+    first_text_ms: float | None = None  # the first sentence that passed the guard
+    total_ms: float = 0.0
+    sentences: int = 0
+    dropped: tuple[str, ...] = ()  # sentences with no support in the passages
+    repointed: int = 0  # sentences moved to the passage that backs them
+    bad_citations: int = 0  # [n] markers that pointed to no passage
+    model_refused: bool = False
+    fell_back: bool = False  # nothing usable came back: the extractive answer is shown
+
+    @property
+    def guard_fired(self) -> bool:
+        return bool(self.dropped or self.repointed or self.bad_citations or self.fell_back)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "guard_fired": self.guard_fired}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -53,6 +78,8 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     related: tuple[Passage, ...] = field(default=())
     note: str | None = None
+    mode: str = "extractive"  # or "generated"
+    generation: Generation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,4 +89,6 @@ class Answer:
             "note": self.note,
             "citations": [c.to_dict() for c in self.citations],
             "related": [p.to_dict() for p in self.related],
+            "mode": self.mode,
+            "generation": self.generation.to_dict() if self.generation else None,
         }

@@ -1,0 +1,278 @@
+"""Generated answers: a chat model writes from numbered passages; the guard keeps it honest.
+
+The steps, in order:
+  condense   a follow-up plus the history → one standalone question (model call)
+  (retrieve  by the caller, with the standalone question)
+  gate       the extractive composer decides whether the speeches answer at all; if
+             not, the answer is a refusal and the model is never asked
+  context    the passages trimmed to the sentences that matter, within a character
+             budget (≤ 1 token per Chinese character for Qwen, so it bounds tokens too)
+  generate   the model streams an answer with [n] markers
+  guard      each finished sentence is checked against the passage it cites before it
+             is shown; a sentence nothing backs is never displayed
+  fall back  nothing passed, or the model refused what the gate found: the extractive
+             answer is shown instead
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from rag.answer import AnswerComposer, Sentence
+from rag.config import Settings
+from rag.conversation import History, retrieval_query
+from rag.guard import Verdict, best_quote, content_chars, is_refusal, judge, split_claims
+from rag.types import Answer, Citation, Generation, Passage
+
+SYSTEM_PROMPT = (
+    "你是安全生产讲话问答助手。只能根据用户给出的讲话片段回答,不要使用片段以外的任何知识,"
+    "不要补充片段里没有的内容。尽量沿用讲话原文的说法。"
+    "每句话末尾用方括号标明依据的片段编号,例如[1]。"
+    "如果片段不能回答问题,只回答:现有讲话中没有找到能回答这个问题的内容。"
+    "回答简洁,不超过5句话。"
+)
+CONDENSE_PROMPT = (
+    "根据对话历史,把用户的追问改写成一个意思完整、可以单独理解的问题。只输出改写后的问题,不要回答它。"
+)
+GAP = "……"
+DROPPED_NOTE = "(已略去 {n} 句在讲话中找不到依据的生成内容。)"
+FALLBACK_NOTE = "(生成的回答没有通过原文核对,以下是讲话原文摘录。)"
+_OPEN_MARKER = re.compile(r"\s*[\[【][\d\s,，、]*$")
+HISTORY_TURNS = 3
+HISTORY_ANSWER_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Context:
+    """The passages as the model sees them: numbered 1..n, trimmed, with the text rendered."""
+
+    passages: tuple[Passage, ...]
+    excerpts: tuple[str, ...]
+
+    def render(self) -> str:
+        return "\n\n".join(
+            f"[{n}]《{p.speech_title}》\n{excerpt}"
+            for n, (p, excerpt) in enumerate(zip(self.passages, self.excerpts, strict=True), start=1)
+        )
+
+
+def build_context(
+    passages: Sequence[Passage], scored: Sequence[Sentence], must: Sequence[Sentence], budget: int
+) -> Context:
+    """The sentences that matter, within ``budget`` characters of rendered context.
+
+    The sentences the extractive answer chose come first (they are what the gate
+    found), then the rest by score; each passage shows what it kept in its own order,
+    with …… for what was left out. Passages left with nothing are not shown.
+    """
+    order = list(dict.fromkeys([*must, *sorted(scored, key=lambda s: -s.score)]))
+    headers = {i: len(f"[{i + 1}]《{p.speech_title}》\n\n\n") for i, p in enumerate(passages)}
+    kept: dict[int, list[Sentence]] = {}
+    used = 0
+    for sentence in order:
+        cost = len(sentence.text) + len(GAP) + (0 if sentence.passage in kept else headers[sentence.passage])
+        if used + cost > budget:
+            continue
+        kept.setdefault(sentence.passage, []).append(sentence)
+        used += cost
+    shown = sorted(kept)
+    excerpts = []
+    for index in shown:
+        parts, previous_end = [], None
+        text = passages[index].text
+        for sentence in sorted(kept[index], key=lambda s: s.start):
+            gap = text[previous_end : sentence.start] if previous_end is not None else text[: sentence.start]
+            if gap.strip():
+                parts.append(GAP)
+            parts.append(sentence.text)
+            previous_end = sentence.end
+        if text[previous_end or 0 :].strip():
+            parts.append(GAP)
+        excerpts.append("".join(parts))
+    return Context(tuple(passages[i] for i in shown), tuple(excerpts))
+
+
+def prompt_messages(question: str, context: Context) -> list[SystemMessage | HumanMessage]:
+    return [
+        SystemMessage(SYSTEM_PROMPT),
+        HumanMessage(f"讲话片段:\n{context.render()}\n\n问题:{question}"),
+    ]
+
+
+def take_sentence(buffer: str) -> tuple[str, str] | None:
+    """Split off the first finished sentence, with the [n] markers after it, once the next has begun."""
+    claims = split_claims(buffer)
+    if len(claims) < 2:
+        return None  # the sentence may not be finished, or its markers may be on the way
+    position = 0
+    for char in claims[0].text:  # where the first claim ends in the raw buffer
+        position = buffer.index(char, position) + 1
+    if _OPEN_MARKER.match(buffer[position:]):
+        return None  # "[1" — a marker still arriving
+    return buffer[:position], buffer[position:]
+
+
+class GenerativeAnswerer:
+    """question + passages → a written answer whose every sentence a passage backs."""
+
+    def __init__(self, model: BaseChatModel, settings: Settings, model_name: str) -> None:
+        self.model = model
+        self.settings = settings
+        self.model_name = model_name
+
+    def condense(self, question: str, history: History) -> str:
+        """A standalone question from a follow-up and the turns before it."""
+        if not history:
+            return question
+        turns = [f"用户:{q}\n助手:{a[:HISTORY_ANSWER_CHARS]}" for q, a in list(history)[-HISTORY_TURNS:]]
+        message = HumanMessage("对话历史:\n" + "\n".join(turns) + f"\n\n追问:{question}\n\n改写后的问题:")
+        try:
+            rewritten = self.model.invoke([SystemMessage(CONDENSE_PROMPT), message], max_tokens=80).text
+        except Exception:  # a flaky endpoint must not cost the user the answer
+            return retrieval_query(question, history)
+        rewritten = rewritten.strip().splitlines()[0].strip(" “”\"'") if rewritten.strip() else ""
+        if not content_chars(rewritten) or len(rewritten) > 4 * len(question) + 100:
+            return retrieval_query(question, history)
+        return rewritten
+
+    def stream(
+        self,
+        question: str,
+        standalone: str,
+        passages: Sequence[Passage],
+        composer: AnswerComposer,
+        extractive: Answer,
+    ) -> Iterator[str | Answer]:
+        """Verified sentences as they finish, then the Answer."""
+        started = time.perf_counter()
+        scored, leads = composer.sentence_scores(standalone, standalone, passages)
+        must = _chosen(extractive, passages, scored) + leads
+        context = build_context(passages, scored, must, self.settings.llm_context_chars)
+        texts = [p.text for p in context.passages]
+        verdicts: list[Verdict] = []
+        dropped: list[str] = []
+        numbers: dict[int, int] = {}  # passage index in context → citation number shown
+        first_token = first_text = None
+        model_refused = False
+        buffer = ""
+
+        def settle(sentence: str) -> Iterator[str]:
+            nonlocal model_refused, first_text
+            for claim in split_claims(sentence):
+                if is_refusal(claim.bare) and not verdicts:
+                    model_refused = True
+                    continue
+                verdict = judge(claim, texts, self.settings.min_support)
+                if not verdict.supported:
+                    dropped.append(claim.bare)
+                    continue
+                assert verdict.passage is not None
+                verdicts.append(verdict)
+                numbers.setdefault(verdict.passage, len(numbers) + 1)
+                if first_text is None:
+                    first_text = _ms(started)
+                line = claim.bare.rstrip() + f"[{numbers[verdict.passage]}]"
+                yield ("\n" if shown else "") + line
+                shown.append(line)
+
+        shown: list[str] = []
+        for chunk in self.model.stream(prompt_messages(standalone, context)):
+            if first_token is None:
+                first_token = _ms(started)
+            buffer += chunk.text
+            while (split := take_sentence(buffer)) is not None:
+                sentence, buffer = split
+                yield from settle(sentence)
+        yield from settle(buffer)
+
+        generation = Generation(
+            model=self.model_name,
+            standalone_question=standalone,
+            context_chars=len(context.render()),
+            first_token_ms=first_token,
+            first_text_ms=first_text,
+            sentences=len(verdicts) + len(dropped),
+            dropped=tuple(dropped),
+            repointed=sum(v.repointed for v in verdicts),
+            bad_citations=sum(len(v.bad_numbers) for v in verdicts),
+            model_refused=model_refused,
+        )
+        if not verdicts:
+            fallback = [FALLBACK_NOTE, extractive.text]
+            for number, line in enumerate(fallback):
+                yield ("\n" if number else "") + line
+            yield _replace(
+                extractive,
+                question=question,
+                text="\n".join(fallback),
+                generation=_timed(generation, started, fell_back=True),
+            )
+            return
+        text = "\n".join(shown)
+        if dropped:
+            note = DROPPED_NOTE.format(n=len(dropped))
+            yield "\n\n" + note
+            text += "\n\n" + note
+        if extractive.note:  # e.g. a term the speeches mention but never spell out
+            yield "\n\n" + extractive.note
+            text += "\n\n" + extractive.note
+        yield Answer(
+            question=question,
+            text=text,
+            refused=False,
+            citations=_citations(verdicts, numbers, context.passages),
+            note=extractive.note,
+            mode="generated",
+            generation=_timed(generation, started),
+        )
+
+
+def _chosen(extractive: Answer, passages: Sequence[Passage], scored: Sequence[Sentence]) -> list[Sentence]:
+    """The scored sentences the extractive answer quoted."""
+    quoted = {c.chunk_id: c.quote for c in extractive.citations}
+    return [s for s in scored if (quote := quoted.get(passages[s.passage].chunk_id)) and s.text in quote]
+
+
+def _citations(
+    verdicts: Sequence[Verdict], numbers: dict[int, int], passages: Sequence[Passage]
+) -> tuple[Citation, ...]:
+    citations = []
+    for index, number in sorted(numbers.items(), key=lambda item: item[1]):
+        passage = passages[index]
+        claims = [v.claim.bare for v in verdicts if v.passage == index]
+        quotes = list(dict.fromkeys(best_quote(c, passage.text) for c in claims))
+        citations.append(
+            Citation(
+                index=number,
+                quote=GAP.join(quotes),
+                speech_title=passage.speech_title,
+                source=passage.source,
+                chunk_id=passage.chunk_id,
+                score=round(passage.score, 6),
+                passage=passage.text,
+                heading_path=passage.heading_path,
+            )
+        )
+    return tuple(citations)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _timed(generation: Generation, started: float, *, fell_back: bool = False) -> Generation:
+    from dataclasses import replace
+
+    return replace(generation, total_ms=_ms(started), fell_back=fell_back)
+
+
+def _replace(answer: Answer, **changes: object) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,195 @@
+"""Generated answers with a scripted chat model: the guard, the fall-backs, the prompt budget.
+
+The model is a fake here (a narrow unit test of what we do with its words); the
+real llama.cpp model and server are in test_llm_real.py. Everything else is real:
+the seed index, the embedding model, retrieval and the extractive gate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from rag.api import PolicyQA
+from rag.config import Settings
+from rag.generate import GenerativeAnswerer, build_context, take_sentence
+from rag.guard import judge, split_claims, support
+from rag.local_model import ModelIntegrityError, gguf_path, join_parts
+from rag.types import Answer
+from tests.conftest import SEED
+
+# The national “四个一律” (2013), which the speeches name but never list: a model's memory.
+FOUR_ALWAYS_FROM_MEMORY = (
+    "对非法生产经营建设和经停产整顿仍未达到要求的,一律关闭取缔[1];"
+    "对非法生产经营建设的有关单位和责任人,一律按规定上限予以经济处罚[1];"
+    "对存在违法生产行为的单位,一律责令停产整顿[1];"
+    "对触犯法律的有关单位和人员,一律依法严格追究法律责任[1]。"
+)
+FROM_THE_SPEECH = "讲话要求严格执行“四个一律”“五个一批”,做到隐患没消除决不收兵[1]。"
+
+
+class ScriptedChat(BaseChatModel):
+    """Replies with the next scripted text, three characters per streamed chunk."""
+
+    replies: list[str]
+    calls: list[list[BaseMessage]]
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any):
+        self.calls.append(messages)
+        text = self.replies.pop(0)
+        for i in range(0, len(text), 3):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text[i : i + 3]))
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any):
+        text = "".join(c.text for c in self._stream(messages))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def writing_qa(seed_store_dir: Path, model_cache: Path, embedder: object, *replies: str):
+    settings = Settings(
+        store_dir=seed_store_dir,
+        data_dir=SEED.parent,
+        model_cache=model_cache,
+        llm="openai",
+        openai_base_url="http://127.0.0.1:9/v1",
+    )
+    qa = PolicyQA(settings)
+    qa._embedder = embedder  # type: ignore[assignment]
+    model = ScriptedChat(replies=list(replies), calls=[])
+    qa._writer = GenerativeAnswerer(model, settings, "scripted")
+    return qa, model
+
+
+def streamed(qa: PolicyQA, question: str, history: Any = None) -> tuple[str, Answer]:
+    pieces = list(qa.ask_stream(question, history))
+    answer = pieces[-1]
+    assert isinstance(answer, Answer)
+    return "".join(p for p in pieces if isinstance(p, str)), answer
+
+
+def test_guard_drops_a_list_the_speeches_never_give(seed_store_dir, model_cache, embedder):
+    qa, _ = writing_qa(
+        seed_store_dir, model_cache, embedder, FROM_THE_SPEECH + "“四个一律”是指:" + FOUR_ALWAYS_FROM_MEMORY
+    )
+    text, answer = streamed(qa, "“四个一律”要求什么?")
+    assert answer.mode == "generated" and not answer.refused
+    for invented in ("关闭取缔", "经济处罚", "责令停产整顿", "追究法律责任"):
+        assert invented not in text and invented not in answer.text
+    assert "严格执行“四个一律”" in answer.text
+    assert answer.generation is not None and len(answer.generation.dropped) >= 4
+    assert "略去" in answer.text  # the reader is told something was removed
+    assert "没有列出它的具体内容" in answer.text  # and that the speeches never list the items
+    assert text == answer.text  # nothing was shown that the final answer does not hold
+
+
+def test_citation_numbers_are_checked_and_renumbered(seed_store_dir, model_cache, embedder):
+    qa, _ = writing_qa(
+        seed_store_dir,
+        model_cache,
+        embedder,
+        "要全面落实“三个必须”,管行业必须管安全、管业务必须管安全、管生产必须管安全[7]。",
+    )
+    _, answer = streamed(qa, "“三个必须”指什么?")
+    assert answer.mode == "generated"
+    assert answer.generation is not None and answer.generation.bad_citations == 1
+    assert answer.text.endswith("[1]") and len(answer.citations) == 1
+    assert "管业务必须管安全" in answer.citations[0].passage
+    assert support(split_claims(answer.text)[0].bare, answer.citations[0].passage) >= 0.6
+
+
+def test_nothing_supported_falls_back_to_the_quotes(seed_store_dir, model_cache, embedder):
+    qa, _ = writing_qa(seed_store_dir, model_cache, embedder, FOUR_ALWAYS_FROM_MEMORY)
+    _, answer = streamed(qa, "“四个一律”要求什么?")
+    assert answer.mode == "extractive" and answer.generation and answer.generation.fell_back
+    assert "关闭取缔" not in answer.text and "严格执行“四个一律”" in answer.text
+
+
+def test_a_model_refusal_of_an_answerable_question_falls_back(seed_store_dir, model_cache, embedder):
+    qa, _ = writing_qa(seed_store_dir, model_cache, embedder, "现有讲话中没有找到能回答这个问题的内容。")
+    _, answer = streamed(qa, "汛期排查隐患按什么原则?")
+    assert not answer.refused and answer.generation and answer.generation.model_refused
+    assert "雨前排查" in answer.text
+
+
+def test_unanswerable_questions_never_reach_the_model(seed_store_dir, model_cache, embedder):
+    qa, model = writing_qa(seed_store_dir, model_cache, embedder, "不应被调用")
+    _, answer = streamed(qa, "核电站的乏燃料应该怎么处置?")
+    assert answer.refused and model.calls == []
+
+
+def test_a_follow_up_is_condensed_before_retrieval(seed_store_dir, model_cache, embedder):
+    qa, model = writing_qa(
+        seed_store_dir,
+        model_cache,
+        embedder,
+        "汛期隐患排查遵循什么原则?",
+        "按照“雨前排查、雨中巡查、雨后核查”的原则开展隐患排查[1]。",
+    )
+    history = [("汛期要做好哪些工作?", "要做好防汛准备。")]
+    _, answer = streamed(qa, "那排查隐患按什么原则呢?", history)
+    assert "汛期要做好哪些工作" in model.calls[0][-1].text  # the history went to the rewrite
+    assert answer.generation and answer.generation.standalone_question == "汛期隐患排查遵循什么原则?"
+    assert "雨前排查" in answer.text and answer.mode == "generated"
+
+
+def test_the_prompt_keeps_to_its_budget_and_keeps_the_evidence(seed_qa):
+    question = "汛期排查隐患按什么原则?"
+    passages = seed_qa.retriever.search(question, 6)
+    from rag.answer import AnswerComposer
+
+    composer = AnswerComposer(seed_qa.embedder, seed_qa.settings, seed_qa.keywords, seed_qa.store)
+    scored, _ = composer.sentence_scores(question, question, passages)
+    best = max(scored, key=lambda s: s.score)
+    for budget in (400, 1000):
+        context = build_context(passages, scored, [best], budget)
+        assert len(context.render()) <= budget
+        assert "雨前排查" in context.render()
+    assert sum(len(p.text) for p in passages) > 1000  # so the budget did trim
+
+
+def test_sentences_are_taken_whole_with_their_markers():
+    assert take_sentence("要落实责任[1") is None
+    assert take_sentence("要落实责任。") is None  # the marker may still come
+    assert take_sentence("要落实责任。[1") is None
+    assert take_sentence("要落实责任。[1][2]同时") == ("要落实责任。[1][2]", "同时")
+    assert take_sentence("要落实责任[1]。同时要") == ("要落实责任[1]。", "同时要")
+    claims = split_claims("一是明确责任【1、2】;二是强化监管。[3]")
+    assert [c.cited for c in claims] == [(1, 2), (3,)]
+
+
+def test_judge_repoints_to_the_passage_that_backs_a_sentence():
+    passages = ["会议要求加强隐患排查治理。", "要全面落实“三个必须”要求。"]
+    verdict = judge(split_claims("要全面落实“三个必须”要求[1]。")[0], passages, 0.6)
+    assert verdict.passage == 1 and verdict.repointed
+    assert not judge(split_claims("一律关闭取缔[2]。")[0], passages, 0.6).supported
+
+
+def test_joined_model_parts_are_checked(tmp_path):
+    parts = []
+    for i, content in enumerate([b"GGUF" + b"a" * 100, b"b" * 50]):
+        part = tmp_path / f"part{i}.bin"
+        part.write_bytes(content)
+        parts.append(part)
+    good = hashlib.sha256(b"GGUF" + b"a" * 100 + b"b" * 50).hexdigest()
+    target = tmp_path / "cache" / "model.gguf"
+    with pytest.raises(ModelIntegrityError, match="SHA-256"):
+        join_parts(parts, target, "0" * 64)
+    assert not target.exists() and not list(target.parent.glob("*.partial"))
+    assert join_parts(parts, target, good).read_bytes().startswith(b"GGUF")
+    with pytest.raises(FileNotFoundError, match="neither a bundled model"):
+        gguf_path("no-such-model", tmp_path)
+
+
+def test_extractive_mode_stays_the_default(seed_qa):
+    assert seed_qa.settings.llm == "none" and seed_qa.writer is None
+    assert seed_qa.ask("“三个必须”指什么?").mode == "extractive"
