@@ -59,8 +59,11 @@ def dev_questions(path: Path = DEV_QUESTIONS) -> list[str]:
         return [json.loads(line)["question"] for line in handle if line.strip()]
 
 
-def ask_loop(base_url: str, user: int, questions: Sequence[str], users: Users, timeout: float = 120) -> None:
-    """One user: ask the questions in turn (starting at its own offset) until told to stop."""
+def ask_loop(
+    base_url: str, user: int, questions: Sequence[str], users: Users, pause: float = 0.0, timeout: float = 120
+) -> None:
+    """One user: ask the questions in turn (starting at its own offset) until told to stop,
+    waiting ``pause`` seconds after each answer (0: no think time, the hardest load)."""
     i = user
     with httpx.Client(base_url=base_url, timeout=timeout) as client:
         while not users.stop.is_set():
@@ -78,14 +81,15 @@ def ask_loop(base_url: str, user: int, questions: Sequence[str], users: Users, t
             reply.ended = time.monotonic()
             with users.lock:
                 users.replies.append(reply)
+            users.stop.wait(pause)
 
 
 @contextlib.contextmanager
-def asking(base_url: str, count: int, questions: Sequence[str]) -> Iterator[Users]:
+def asking(base_url: str, count: int, questions: Sequence[str], pause: float = 0.0) -> Iterator[Users]:
     """``count`` users asking while the block runs; they finish their current question at its end."""
     users = Users()
     threads = [
-        threading.Thread(target=ask_loop, args=(base_url, n, questions, users), daemon=True)
+        threading.Thread(target=ask_loop, args=(base_url, n, questions, users, pause), daemon=True)
         for n in range(count)
     ]
     for thread in threads:

@@ -114,6 +114,18 @@ def kill_after(proc: subprocess.Popen, seconds: float) -> bool:
     return True
 
 
+def kill_at(proc: subprocess.Popen, anchor: Callable[[], bool], delay: float, timeout: float = 600) -> bool:
+    """SIGKILL the process ``delay`` seconds after ``anchor()`` first holds; False if it exited first."""
+    deadline = time.monotonic() + timeout
+    while not anchor():
+        if proc.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the anchor did not hold within {timeout} s")
+        time.sleep(0.02)
+    return kill_after(proc, delay)
+
+
 @dataclass
 class IndexState:
     """Everything an index is made of, read back from disk after a run (or a kill)."""
@@ -155,19 +167,22 @@ def read_state(settings: Settings) -> IndexState:
     return IndexState(chroma, vectors, rows, keyword_ids, keyword_rows, planned, dirty)
 
 
-def phase_of(killed: IndexState, clean: IndexState) -> str:
-    """Where in the run a kill landed, judged from what it left behind (for a fresh store)."""
+def phase_of(killed: IndexState, clean: IndexState, progress: tuple[int, int] = (0, 0)) -> str:
+    """Where in the run a kill landed, judged from what it left behind (for a fresh store) and
+    from the progress bar's last state (``embedded_so_far``), which shows once the model is loaded."""
     total = len(clean.chroma)
     if killed.dirty is None:
         return "start-up (imports, reading files; no manifest yet)"
     if not killed.dirty:
         return "finished before the kill"
     if killed.chroma_rows == 0:
-        return "model load / first embedding batch (manifest dirty, nothing written)"
+        if progress[1] == 0:
+            return "model load (manifest dirty, no progress bar yet)"
+        return "embedding the first batch (nothing written yet)"
     if killed.chroma_rows < total:
-        return "embedding and writing batches"
+        return "embedding and writing later batches"
     if killed.keyword_rows < total:
-        return "keyword index sync (Chroma complete)"
+        return "deletes / keyword index sync (Chroma complete)"
     return "final manifest save (Chroma and keywords complete)"
 
 
