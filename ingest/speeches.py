@@ -39,6 +39,8 @@ _SCOPE = re.compile(rf"[全我本]({_UNIT})")
 
 DUPLICATE_CONTAINMENT = 0.8
 _MIN_GLUED_PARAGRAPHS = 3
+# Held by more speeches than this, a paragraph is stock text (see _Index), not a sign of one speech.
+_COMMON_HOLDERS = 50
 
 
 def is_title(paragraph: str) -> bool:
@@ -139,7 +141,9 @@ def deduplicate(speeches: Iterable[Speech]) -> list[Speech]:
     list of every source that holds the speech. Order follows first appearance.
     """
     speeches = separate_glued(list(speeches))
-    holders = _paragraph_holders(speeches)
+    index = _Index(_common_paragraphs(speeches))
+    for key, speech in enumerate(speeches):
+        index.add(key, speech)
 
     # Union speeches that contain each other; each group keeps its fullest member.
     parent = list(range(len(speeches)))
@@ -150,15 +154,15 @@ def deduplicate(speeches: Iterable[Speech]) -> list[Speech]:
             i = parent[i]
         return i
 
-    for index, speech in enumerate(speeches):
-        for other, count in _shared_counts(index, speech, holders).items():
-            smaller = min(len(set(speech.paragraphs)), len(set(speeches[other].paragraphs)))
-            if count >= DUPLICATE_CONTAINMENT * smaller:
-                parent[root(other)] = root(index)
+    for key in range(len(speeches)):
+        for other in index.partners(key):
+            smaller = min(len(index.distinct[key]), len(index.distinct[other]))
+            if index.shared(key, other) >= DUPLICATE_CONTAINMENT * smaller:
+                parent[root(other)] = root(key)
 
     groups: dict[int, list[int]] = defaultdict(list)
-    for index in range(len(speeches)):
-        groups[root(index)].append(index)
+    for key in range(len(speeches)):
+        groups[root(key)].append(key)
 
     kept: list[tuple[int, Speech]] = []
     for members in groups.values():
@@ -174,7 +178,12 @@ def deduplicate(speeches: Iterable[Speech]) -> list[Speech]:
                 date=chosen.date or donor.date,
                 place=chosen.place or donor.place,
             )
-        sources = tuple(dict.fromkeys(src for i in sorted(members) for src in speeches[i].sources))
+        # A speech built without a sources list is held by its own source.
+        sources = tuple(
+            dict.fromkeys(
+                src for i in sorted(members) for src in speeches[i].sources or (speeches[i].source,)
+            )
+        )
         kept.append((min(members), replace(chosen, source=sources[0], sources=sources)))
     return [speech for _, speech in sorted(kept, key=lambda pair: pair[0])]
 
@@ -184,63 +193,154 @@ def separate_glued(speeches: list[Speech]) -> list[Speech]:
 
     Sites sometimes run two speeches together with no title between them; a
     copy of one of them elsewhere on the page (or in another file) shows where
-    the seam is.
+    the seam is. Splits happen one at a time, always in the first speech (in list
+    order) that holds such a block, until none does. Only a split's pieces are
+    new, so after one the scan goes on from its pieces, and a speech already
+    passed over is looked at again only when a new piece is a block inside it.
     """
-    result = list(speeches)
-    changed = True
-    while changed:
-        changed = False
-        holders = _paragraph_holders(result)
-        for index, host in enumerate(result):
-            pieces = _split_host(index, host, result, holders)
-            if pieces:
-                result[index : index + 1] = pieces
-                changed = True
-                break
-    return result
+    by_key = dict(enumerate(speeches))
+    order = list(by_key)  # keys in list order; a split puts its pieces' new keys in its place
+    position = {key: at for at, key in enumerate(order)}
+    index = _Index(_common_paragraphs(speeches))
+    for key, speech in by_key.items():
+        index.add(key, speech)
+    next_key = len(order)
+    at = 0  # speeches before `at` hold no block, except those in `pending`
+    pending: set[int] = set()
+    while pending or at < len(order):
+        revisit = bool(pending)
+        host = min(pending, key=position.__getitem__) if revisit else order[at]
+        pending.discard(host)
+        pieces = _split_host(host, by_key, index, position)
+        if pieces is None:
+            if not revisit:
+                at += 1
+            continue
+        where = position.pop(host)
+        index.remove(host)
+        del by_key[host]
+        new_keys = list(range(next_key, next_key + len(pieces)))
+        next_key += len(pieces)
+        for key, piece in zip(new_keys, pieces, strict=True):
+            by_key[key] = piece
+            index.add(key, piece)
+        order[where : where + 1] = new_keys
+        for i in range(where, len(order)):
+            position[order[i]] = i
+        if revisit:  # the pieces stand before `at`: look at them too
+            at += len(new_keys) - 1
+            pending.update(new_keys)
+        pending.update(
+            container
+            for key in new_keys
+            for container in index.containers(key)
+            if position[container] < at
+            and _cut(by_key[container], by_key[key], index.shared(container, key)) is not None
+        )
+    return [by_key[key] for key in order]
 
 
 def _split_host(
-    index: int, host: Speech, speeches: list[Speech], holders: dict[str, set[int]]
+    host: int, by_key: dict[int, Speech], index: _Index, position: dict[int, int]
 ) -> list[Speech] | None:
-    where = {p: i for i, p in reversed(list(enumerate(host.paragraphs)))}
-    for other, count in _shared_counts(index, host, holders).items():
-        guest = speeches[other]
-        size = len(set(guest.paragraphs))
-        if size < _MIN_GLUED_PARAGRAPHS or size >= len(set(host.paragraphs)):
-            continue
-        if count < DUPLICATE_CONTAINMENT * size:
-            continue
-        positions = sorted(where[p] for p in set(guest.paragraphs) if p in where)
-        start, stop = positions[0], positions[-1] + 1
-        if stop - start > len(guest.paragraphs) + 2:
-            continue  # scattered, not one block
-        parts = [host.paragraphs[:start], host.paragraphs[start:stop], host.paragraphs[stop:]]
-        outside = [p for part in (parts[0], parts[2]) for p in part if not is_salutation(p)]
-        if len(outside) < _MIN_GLUED_PARAGRAPHS:
-            continue
-        pieces = []
-        for number, part in enumerate(parts):
-            if _has_content(list(part)):
-                title = host.title if number == 0 and host.titled else None
-                pieces.append(replace(_make_speech(title, list(part), host.source), sources=host.sources))
-        return pieces
+    """The pieces of the first speech (in list order) that is a block inside this one."""
+    size = len(index.distinct[host])
+    for guest in sorted(index.partners(host), key=position.__getitem__):
+        if not _MIN_GLUED_PARAGRAPHS <= len(index.distinct[guest]) < size:
+            continue  # _cut's first test, without counting what they share
+        pieces = _cut(by_key[host], by_key[guest], index.shared(host, guest))
+        if pieces is not None:
+            return pieces
     return None
 
 
-def _paragraph_holders(speeches: list[Speech]) -> dict[str, set[int]]:
-    holders: dict[str, set[int]] = defaultdict(set)
-    for index, speech in enumerate(speeches):
-        for paragraph in speech.paragraphs:
-            holders[paragraph].add(index)
-    return holders
+def _cut(host: Speech, guest: Speech, count: int) -> list[Speech] | None:
+    """Host split around guest, when guest (sharing `count` distinct paragraphs) is one block inside it."""
+    guest_paragraphs = set(guest.paragraphs)
+    size = len(guest_paragraphs)
+    if size < _MIN_GLUED_PARAGRAPHS or size >= len(set(host.paragraphs)):
+        return None
+    if count < DUPLICATE_CONTAINMENT * size:
+        return None
+    where = {p: i for i, p in reversed(list(enumerate(host.paragraphs)))}
+    positions = sorted(where[p] for p in guest_paragraphs if p in where)
+    start, stop = positions[0], positions[-1] + 1
+    if stop - start > len(guest.paragraphs) + 2:
+        return None  # scattered, not one block
+    parts = [host.paragraphs[:start], host.paragraphs[start:stop], host.paragraphs[stop:]]
+    outside = [p for part in (parts[0], parts[2]) for p in part if not is_salutation(p)]
+    if len(outside) < _MIN_GLUED_PARAGRAPHS:
+        return None
+    pieces = []
+    for number, part in enumerate(parts):
+        if _has_content(list(part)):
+            title = host.title if number == 0 and host.titled else None
+            pieces.append(replace(_make_speech(title, list(part), host.source), sources=host.sources))
+    return pieces or None
 
 
-def _shared_counts(index: int, speech: Speech, holders: dict[str, set[int]]) -> dict[int, int]:
-    """How many distinct paragraphs each other speech shares with this one."""
-    shared: dict[int, int] = defaultdict(int)
-    for paragraph in set(speech.paragraphs):
-        for other in holders[paragraph]:
-            if other != index:
-                shared[other] += 1
-    return shared
+def _common_paragraphs(speeches: Iterable[Speech]) -> frozenset[str]:
+    """Salutations, and paragraphs more than _COMMON_HOLDERS speeches hold: no sign two speeches are one."""
+    held = Counter(p for speech in speeches for p in set(speech.paragraphs))
+    return frozenset(p for p, n in held.items() if n > _COMMON_HOLDERS or is_salutation(p))
+
+
+class _Index:
+    """Which speeches hold each paragraph, to find the few that may contain one another.
+
+    Comparing every two speeches that share a paragraph is quadratic: "同志们:"
+    alone is in a third of them. A speech B is "mostly inside" A when they share
+    at least DUPLICATE_CONTAINMENT of B's distinct paragraphs. If they share only
+    common paragraphs, B must itself be mostly common paragraphs (a fragment such
+    as a lone salutation). So partners() looks up uncommon paragraphs in full and
+    common ones only among such mostly-common speeches: it finds every B mostly
+    inside A, without the pairs that cannot pass. shared() counts exactly, so the
+    containment tests see the same numbers as a comparison of every pair would.
+    """
+
+    def __init__(self, common: frozenset[str]) -> None:
+        self.common = common
+        self.distinct: dict[int, frozenset[str]] = {}
+        self.mostly_common: set[int] = set()
+        self.holders: dict[str, set[int]] = defaultdict(set)  # every holder of every paragraph
+        self.common_holders: dict[str, set[int]] = defaultdict(set)  # mostly-common holders only
+
+    def add(self, key: int, speech: Speech) -> None:
+        distinct = frozenset(speech.paragraphs)
+        self.distinct[key] = distinct
+        common = [p for p in distinct if p in self.common]
+        if distinct and len(common) >= DUPLICATE_CONTAINMENT * len(distinct):
+            self.mostly_common.add(key)
+            for paragraph in common:
+                self.common_holders[paragraph].add(key)
+        for paragraph in distinct:
+            self.holders[paragraph].add(key)
+
+    def remove(self, key: int) -> None:
+        for paragraph in self.distinct.pop(key):
+            self.holders[paragraph].discard(key)
+            self.common_holders.get(paragraph, set()).discard(key)
+        self.mostly_common.discard(key)
+
+    def shared(self, key: int, other: int) -> int:
+        """How many distinct paragraphs the two speeches share."""
+        return len(self.distinct[key] & self.distinct[other])
+
+    def partners(self, key: int) -> set[int]:
+        """Every other speech that shares a paragraph with this one and may be mostly inside it."""
+        found: set[int] = set()
+        for paragraph in self.distinct[key]:
+            held = self.common_holders if paragraph in self.common else self.holders
+            found.update(held.get(paragraph, ()))
+        found.discard(key)
+        return found
+
+    def containers(self, key: int) -> set[int]:
+        """Every other speech this one may be mostly inside: those whose partners() include it."""
+        mostly_common = key in self.mostly_common
+        found: set[int] = set()
+        for paragraph in self.distinct[key]:
+            if mostly_common or paragraph not in self.common:
+                found.update(self.holders[paragraph])
+        found.discard(key)
+        return found
