@@ -339,10 +339,9 @@ def _reconcile(
     store.update_metadata([c.chunk_id for c in stale], [chunk_metadata(c) for c in stale])
 
     # A new chunk in the place (file, speech, position) of a deleted one is an update.
+    removed = set(extra)  # once, not per stored chunk
     old_slots = Counter(
-        (m.get("source"), m.get("speech_title"), m.get("position"))
-        for i, m in stored.items()
-        if i in set(extra)
+        (m.get("source"), m.get("speech_title"), m.get("position")) for i, m in stored.items() if i in removed
     )
     updated = 0
     for chunk in missing:
