@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rag.api import PolicyQA, QuestionError
 from rag.config import Settings
+from rag.llm import LLMUnavailable
+from rag.local_model import ModelIntegrityError, ModelNotInstalled
 from rag.store import StoreError
 
 
@@ -24,6 +26,13 @@ def _print_answer(answer, as_json: bool) -> None:
             print(f"    “{c.quote}”")
 
 
+def _llm_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--llm", choices=["none", "local", "openai"], help="who writes the answer (env POLICYQA_LLM)"
+    )
+    parser.add_argument("--llm-model", help="bundled model name, .gguf path or endpoint model name")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Ask the work-safety speeches.")
     parser.add_argument("--store", type=Path, help="index folder (env POLICYQA_STORE_DIR)")
@@ -34,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--json", action="store_true", help="print the answer and its citations as JSON")
     ask.add_argument("--store", type=Path, dest="store_sub")
     ask.add_argument("--build", action="store_true", help="build the index from the data folder if missing")
+    _llm_options(ask)
 
     search = commands.add_parser("search", help="show the best matching passages")
     search.add_argument("query")
@@ -46,10 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--baseline", action="store_true", help="also score a plain LangChain baseline")
     evaluate.add_argument("--store", type=Path, dest="store_sub")
+    _llm_options(evaluate)
 
     args = parser.parse_args(argv)
     store = getattr(args, "store_sub", None) or args.store
-    qa = PolicyQA.open(Settings().with_overrides(store_dir=store))
+    qa = PolicyQA.open(
+        Settings().with_overrides(
+            store_dir=store, llm=getattr(args, "llm", None), llm_model=getattr(args, "llm_model", None)
+        )
+    )
     try:
         if getattr(args, "build", False) and not qa.has_index():
             print("building the index from", qa.settings.data_dir, file=sys.stderr)
@@ -73,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"问题无效: {error}", file=sys.stderr)
         return 2
     except StoreError as error:
+        print(f"rag: {error}", file=sys.stderr)
+        return 2
+    except (LLMUnavailable, ModelNotInstalled, ModelIntegrityError, FileNotFoundError) as error:
         print(f"rag: {error}", file=sys.stderr)
         return 2
     return 0

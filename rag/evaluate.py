@@ -109,16 +109,21 @@ class AnswerScores:
     latency_ms_p50: float = 0.0
     latency_ms_p95: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    generation: dict[str, Any] | None = None
 
 
-def score_answers(questions: Sequence[Question], ask: Callable[[str], Answer]) -> AnswerScores:
+def score_answers(
+    questions: Sequence[Question], ask: Callable[[str], Answer], min_support: float = 0.6
+) -> AnswerScores:
     recalls, cited, cited_good, latencies = [], 0, 0, []
+    answers: list[Answer] = []
     refused_unanswerable, refused_answerable = [], []
     failures = []
     for question in questions:
         started = time.perf_counter()
         answer = ask(question.question)
         latencies.append((time.perf_counter() - started) * 1000)
+        answers.append(answer)
         if not question.answerable:
             refused_unanswerable.append(answer.refused)
             if not answer.refused:
@@ -148,7 +153,52 @@ def score_answers(questions: Sequence[Question], ask: Callable[[str], Answer]) -
         latency_ms_p50=_percentile(latencies, 50),
         latency_ms_p95=_percentile(latencies, 95),
         failures=failures,
+        generation=generation_stats(answers, min_support),
     )
+
+
+def unsupported_sentences(answer: Answer, min_support: float) -> list[str]:
+    """Sentences of a generated answer that their cited passage does not back (the guard's promise: none)."""
+    from rag.generate import DROPPED_NOTE, FALLBACK_NOTE
+    from rag.guard import split_claims, support
+
+    notes = (DROPPED_NOTE.split("{")[0], FALLBACK_NOTE, answer.note or "\0")
+    passages = {c.index: c.passage for c in answer.citations}
+    found = []
+    for claim in split_claims(answer.text):
+        if claim.bare.startswith(notes) or (answer.note and claim.bare in answer.note):
+            continue
+        backed = [n for n in claim.cited if n in passages and support(claim.bare, passages[n]) >= min_support]
+        if not backed:
+            found.append(claim.bare)
+    return found
+
+
+def generation_stats(answers: Sequence[Answer], min_support: float) -> dict[str, Any] | None:
+    """How the model and the guard did: None when no answer was written by a model."""
+    written = [a for a in answers if a.generation is not None]
+    if not written:
+        return None
+    runs = [a.generation for a in written if a.generation]
+    generated = [a for a in written if a.mode == "generated"]
+    return {
+        "model": runs[0].model,
+        "model_answers": len(written),
+        "generated_shown": len(generated),
+        "guard_fired": round(sum(g.guard_fired for g in runs) / len(runs), 3),
+        "fell_back": round(sum(g.fell_back for g in runs) / len(runs), 3),
+        "model_refused": sum(g.model_refused for g in runs),
+        "sentences": sum(g.sentences for g in runs),
+        "sentences_dropped": sum(len(g.dropped) for g in runs),
+        "citations_repointed": sum(g.repointed for g in runs),
+        "bad_citation_numbers": sum(g.bad_citations for g in runs),
+        "unsupported_left": sum(len(unsupported_sentences(a, min_support)) for a in generated),
+        "first_token_ms_p50": _percentile([g.first_token_ms or 0.0 for g in runs], 50),
+        "first_text_ms_p50": _percentile([g.first_text_ms or g.total_ms for g in runs], 50),
+        "total_ms_p50": _percentile([g.total_ms for g in runs], 50),
+        "total_ms_p95": _percentile([g.total_ms for g in runs], 95),
+        "context_chars_max": max(g.context_chars for g in runs),
+    }
 
 
 def _percentile(values: Sequence[float], q: int) -> float:
@@ -203,6 +253,17 @@ def format_report(data: dict[str, Any]) -> str:
             f"LangChain baseline (500/50 splitter, Chroma top-k, same embedder): hit@1 {b['hit@1']:.3f}  "
             f"hit@3 {b['hit@3']:.3f}  hit@5 {b['hit@5']:.3f}  MRR {b['mrr']:.3f}"
         )
+    if g := a.get("generation"):
+        lines += [
+            f"generation ({g['model']}, {g['model_answers']} written, {g['generated_shown']} shown): "
+            f"guard fired {g['guard_fired']:.3f}  fell back {g['fell_back']:.3f}",
+            f"  sentences dropped {g['sentences_dropped']}/{g['sentences']}  "
+            f"unsupported left {g['unsupported_left']}",
+            f"  first token p50 {g['first_token_ms_p50']:.0f} ms  "
+            f"first shown sentence p50 {g['first_text_ms_p50']:.0f} ms  "
+            f"total p50 {g['total_ms_p50']:.0f} ms  p95 {g['total_ms_p95']:.0f} ms  "
+            f"context ≤ {g['context_chars_max']} chars",
+        ]
     if r["misses@5"]:
         lines.append(f"not found in top 5: {', '.join(r['misses@5'])}")
     for failure in a["failures"]:
@@ -215,7 +276,7 @@ def run_evaluation(qa: PolicyQA, path: Path, *, baseline: bool = False) -> dict[
     questions = load_questions(path)
     qa.warm_up()
     retrieval = score_retrieval(questions, lambda q, k: passage_texts(qa.search(q, k=k)))
-    answers = score_answers(questions, qa.ask)
+    answers = score_answers(questions, qa.ask, qa.settings.min_support)
     rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # before the baseline
     baseline_scores = None
     if baseline:

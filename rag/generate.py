@@ -37,6 +37,7 @@ SYSTEM_PROMPT = (
     "如果片段不能回答问题,只回答:现有讲话中没有找到能回答这个问题的内容。"
     "回答简洁,不超过5句话。"
 )
+ANSWER_FORMAT = "请只根据上面的片段作答,每句话末尾标注片段编号,例如:……[1]。"
 CONDENSE_PROMPT = (
     "根据对话历史,把用户的追问改写成一个意思完整、可以单独理解的问题。只输出改写后的问题,不要回答它。"
 )
@@ -101,7 +102,7 @@ def build_context(
 def prompt_messages(question: str, context: Context) -> list[SystemMessage | HumanMessage]:
     return [
         SystemMessage(SYSTEM_PROMPT),
-        HumanMessage(f"讲话片段:\n{context.render()}\n\n问题:{question}"),
+        HumanMessage(f"讲话片段:\n{context.render()}\n\n问题:{question}\n\n{ANSWER_FORMAT}"),
     ]
 
 

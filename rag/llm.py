@@ -8,6 +8,7 @@ sunset and would pull SQLAlchemy and langchain-classic in with it.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,8 +57,13 @@ class LlamaCppChat(BaseChatModel):
                 raise LLMUnavailable(
                     "POLICYQA_LLM=local needs llama-cpp-python: pip install -r requirements-llm.txt"
                 ) from error
+            threads = self.n_threads or os.cpu_count() or 1  # llama.cpp's default is half the cores
             self._llama = Llama(
-                model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
             )
         return self._llama
 

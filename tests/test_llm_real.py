@@ -1,0 +1,101 @@
+"""Generated answers from real models: Qwen2.5-Coder-0.5B in-process (llama.cpp) and the same
+model behind llama-cpp-python's OpenAI-compatible server, reached through langchain-openai.
+
+These need requirements-llm.txt (part of requirements-dev.txt): llama-cpp-python and the
+model's part packages. The small model keeps them to about a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.api import PolicyQA
+from rag.config import Settings
+from rag.evaluate import unsupported_sentences
+from rag.local_model import gguf_path
+from rag.types import Answer
+from tests.conftest import SEED
+from tests.servers import free_port, running, wait_for_http
+
+SMALL = "qwen2.5-coder-0.5b"
+
+
+@pytest.fixture(scope="module")
+def small_model(model_cache: Path) -> Path:
+    return gguf_path(SMALL, model_cache)  # joined from the part packages, hash checked
+
+
+def writing_qa(store: Path, model_cache: Path, embedder: object, **llm: object) -> PolicyQA:
+    settings = Settings(
+        store_dir=store, data_dir=SEED.parent, model_cache=model_cache, llm_max_tokens=200, **llm
+    )
+    qa = PolicyQA(settings)
+    qa._embedder = embedder  # type: ignore[assignment]
+    return qa
+
+
+def check_grounded(answer: Answer, min_support: float) -> None:
+    """What the guard promises, checked from the outside: every shown sentence is backed."""
+    assert answer.generation is not None
+    assert unsupported_sentences(answer, min_support) == [] or answer.mode == "extractive"
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert markers <= {c.index for c in answer.citations}
+    for citation in answer.citations:
+        assert citation.quote.split("……")[0] in citation.passage  # quotes are verbatim
+
+
+def test_local_model_in_process(seed_store_dir, model_cache, embedder, small_model):
+    qa = writing_qa(seed_store_dir, model_cache, embedder, llm="local", llm_model=SMALL)
+    pieces = list(qa.ask_stream("汛期排查隐患按什么原则?"))
+    answer = pieces[-1]
+    assert isinstance(answer, Answer) and not answer.refused
+    check_grounded(answer, qa.settings.min_support)
+    assert "".join(p for p in pieces if isinstance(p, str)) == answer.text
+    assert "雨前排查" in answer.text
+    generation = answer.generation
+    assert generation and generation.model == f"local:{SMALL}"
+    assert generation.first_token_ms is not None and generation.first_token_ms < generation.total_ms
+    assert generation.context_chars <= qa.settings.llm_context_chars
+
+    # A term the speeches name but never spell out: whatever the model adds must not survive.
+    answer = qa.ask("“四个一律”要求什么?")
+    check_grounded(answer, qa.settings.min_support)
+    assert "没有列出它的具体内容" in answer.text
+
+
+def test_openai_compatible_server(seed_store_dir, model_cache, embedder, small_model, tmp_path):
+    port = free_port()
+    command = [
+        sys.executable,
+        *("-m", "llama_cpp.server", "--model", str(small_model), "--model_alias", "qwen-small"),
+        *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"),
+    ]
+    with running(command, port, log=tmp_path / "llama-server.log"):
+        wait_for_http(f"http://127.0.0.1:{port}/v1/models")
+        qa = writing_qa(
+            seed_store_dir,
+            model_cache,
+            embedder,
+            llm="openai",
+            llm_model="qwen-small",
+            openai_base_url=f"http://127.0.0.1:{port}/v1",
+        )
+        first = qa.ask("“三个必须”指什么?")
+        assert not first.refused
+        check_grounded(first, qa.settings.min_support)
+        assert first.generation and first.generation.model == "openai:qwen-small"
+        assert "管行业必须管安全" in first.text
+
+        # A follow-up: the model rewrites it into a standalone question before retrieval.
+        follow = qa.ask("这是在哪个会议上提出的?", history=[("“三个必须”指什么?", first.text)])
+        assert follow.generation is not None
+        assert follow.generation.standalone_question != "这是在哪个会议上提出的?"
+        check_grounded(follow, qa.settings.min_support)
+
+        # Unanswerable: refused by the gate, the model is not asked.
+        refused = qa.ask("核电站的乏燃料应该怎么处置?")
+        assert refused.refused and refused.generation is None
