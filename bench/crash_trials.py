@@ -4,9 +4,10 @@
 
 The corpus is the seed page's first ``--lines`` lines plus an edited copy of one of its speeches
 (about 120 chunks, two write batches). One unkilled `python -m ingest` builds the clean index; it is
-watched to learn when each stage begins (start-up, model load, embedding and writes, after the last
-write: deletes, keyword sync, manifest save). Trial n aims at stage n mod 4, at a seeded random
-fraction of the way through it, reckoned from what the run shows (the manifest marked dirty, the
+watched to learn when each stage begins (start-up until the manifest is marked dirty; the model
+load, which happens with the first batch, and the batch writes until the progress bar reaches N/N;
+after the last write: deletes, keyword sync, manifest save). Trial n aims at stage n mod 3, at a
+seeded random fraction of the way through it, reckoned from what the run shows (the manifest, the
 progress bar) so that a slower or busier machine still spreads the kills over the whole run. Each
 trial starts the same command on a fresh store, sends SIGKILL there, notes where the kill landed
 (judged from what it left), runs the ingest again (in this process, with the model loaded once:
@@ -44,16 +45,17 @@ from tests.crashes import (
     write_corpus,
 )
 
-STAGES = ("start-up", "model load", "embedding and writes", "after the last write")
+STAGES = ("start-up", "model load, embedding and writes", "after the last write")
 
 
 @dataclass(frozen=True)
 class Timeline:
     """When the clean run reached each stage, in seconds from its start."""
 
-    dirty_s: float  # the manifest marked dirty: files read, Chroma opened, model load begins
-    bar_s: float  # the progress bar shows: the model is loaded, embedding begins
+    dirty_s: float  # the manifest marked dirty: files read, Chroma opened
+    bar_s: float  # the progress bar shows: the model loads with the first batch
     written_s: float  # the last batch written: deletes, keyword sync and manifest save follow
+    saved_s: float  # the manifest saved clean: the work is done, the interpreter exits
     end_s: float
     batches: int
 
@@ -71,13 +73,20 @@ def watch(proc: subprocess.Popen, store_dir: Path, log: Path) -> Timeline:
             seen["bar"] = now
         if "written" not in seen and total and done >= total:
             seen["written"] = now
+        if "written" in seen and "saved" not in seen and not manifest_dirty(store_dir):
+            seen["saved"] = now
         time.sleep(0.02)
     if proc.returncode != 0:
         raise RuntimeError(f"the clean build failed; see {log}")
     end = time.monotonic() - started
     total = embedded_so_far(log)[1]
     return Timeline(
-        seen.get("dirty", end), seen.get("bar", end), seen.get("written", end), end, -(-total // WRITE_BATCH)
+        seen.get("dirty", end),
+        seen.get("bar", end),
+        seen.get("written", end),
+        seen.get("saved", end),
+        end,
+        -(-total // WRITE_BATCH),
     )
 
 
@@ -88,9 +97,7 @@ def kill_somewhere(
     than from its start, so that a slower machine still spreads the kills over the whole run."""
     if stage == "start-up":
         return kill_after(proc, fraction * clean.dirty_s)
-    if stage == "model load":
-        return kill_at(proc, lambda: manifest_dirty(store_dir), fraction * (clean.bar_s - clean.dirty_s))
-    if stage == "embedding and writes":
+    if stage == "model load, embedding and writes":
         batch = min(int(fraction * clean.batches), clean.batches - 1)
         per_batch = (clean.written_s - clean.bar_s) / clean.batches
         within = (fraction * clean.batches - batch) * per_batch
@@ -105,7 +112,7 @@ def kill_somewhere(
         done, total = embedded_so_far(log)
         return total > 0 and done >= total
 
-    return kill_at(proc, written, fraction * (clean.end_s - clean.written_s))
+    return kill_at(proc, written, fraction * (clean.saved_s - clean.written_s))
 
 
 def run_trials(trials: int, seed: int, lines: int, work: Path) -> dict[str, Any]:

@@ -169,16 +169,17 @@ def read_state(settings: Settings) -> IndexState:
 
 def phase_of(killed: IndexState, clean: IndexState, progress: tuple[int, int] = (0, 0)) -> str:
     """Where in the run a kill landed, judged from what it left behind (for a fresh store) and
-    from the progress bar's last state (``embedded_so_far``), which shows once the model is loaded."""
+    from the progress bar's last state (``embedded_so_far``). The bar shows before the model
+    loads (the model loads on the first batch), so the two are one phase here."""
     total = len(clean.chroma)
     if killed.dirty is None:
-        return "start-up (imports, reading files; no manifest yet)"
+        return "start-up (imports, reading files, opening Chroma; no manifest yet)"
     if not killed.dirty:
         return "finished before the kill"
     if killed.chroma_rows == 0:
         if progress[1] == 0:
-            return "model load (manifest dirty, no progress bar yet)"
-        return "embedding the first batch (nothing written yet)"
+            return "manifest marked dirty, before the progress bar (reading the store's ids)"
+        return "model load and the first batch (nothing written yet)"
     if killed.chroma_rows < total:
         return "embedding and writing later batches"
     if killed.keyword_rows < total:

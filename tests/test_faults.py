@@ -137,23 +137,22 @@ def _last_batch_written(log: Path) -> Callable[[], bool]:
     return written
 
 
-@pytest.mark.parametrize("point", ["model load", "after the last batch"])
+@pytest.mark.parametrize("point", ["store marked dirty", "after the last batch"])
 def test_a_kill_at_another_point_is_repaired(
     point: str, settings: Settings, embedder, tmp_path: Path, crash_corpus: tuple[Path, IndexState]
 ) -> None:
-    """The existing crash test kills after the first batch; these kill while the model loads (the
-    manifest is marked dirty, nothing written yet) and right after the last batch is written (during
-    the deletes, the keyword sync or the manifest save)."""
+    """The existing crash test kills after the first batch; these kill as soon as the manifest is
+    marked dirty (files read, Chroma opened, nothing written, the model not loaded yet) and right
+    after the last batch is written (during the deletes, the keyword sync or the manifest save)."""
     corpus, clean = crash_corpus
     log = tmp_path / "ingest.log"
     proc = start_ingest([corpus], settings, log)
-    condition = (
-        (lambda: manifest_dirty(settings.store_dir)) if point == "model load" else _last_batch_written(log)
-    )
+    dirty = point == "store marked dirty"
+    condition = (lambda: manifest_dirty(settings.store_dir)) if dirty else _last_batch_written(log)
     assert kill_when(proc, condition, timeout=240), "the ingest finished before the kill point"
     left = read_state(settings)
     assert left.dirty is True
-    if point == "model load":
+    if dirty:
         assert left.chroma_rows == 0
     else:
         assert left.chroma_rows == len(clean.chroma)
