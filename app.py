@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from ingest.loaders import SUPPORTED_SUFFIXES
 from rag.api import PolicyQA, QuestionError
 from rag.config import Settings
+from rag.llm import LLMError
 from rag.store import StoreError
 from rag.types import Answer, Citation, Passage
 from rag.uploads import admin_password_ok, save_upload
@@ -72,6 +73,7 @@ CSS = """
 .pq-note { margin: .4em 0; padding: .4em .6em; border-left: 3px solid #d97706;
   background: rgba(217, 119, 6, .08); }
 .pq-error { color: #b91c1c; }
+.pq-written { margin: .3em 0; font-size: .85em; opacity: .75; }
 .pq-pending { color: var(--body-text-color-subdued); font-style: italic; }
 .pq-sources-h { margin: .8em 0 .3em 0; font-weight: 600; font-size: .92em;
   color: var(--body-text-color-subdued); }
@@ -191,6 +193,11 @@ def answer_html(answer: Answer) -> str:
     parts = ['<div class="pq-answer pq-done">', f'<div class="pq-text">{_lines_html(text)}</div>']
     if note:
         parts.append(f'<div class="pq-note">{esc(note)}</div>')
+    if answer.mode == "generated" and answer.generation:
+        parts.append(
+            f'<div class="pq-written">由 {esc(answer.generation.model)} 根据下列讲话原文写成,'
+            "每句都已与所引原文核对</div>"
+        )
     if answer.citations:
         parts.append('<div class="pq-sources"><div class="pq-sources-h">来源</div>')
         parts.extend(citation_card(c) for c in answer.citations)
@@ -340,7 +347,7 @@ def build_ui(qa: PolicyQA) -> gr.Blocks:
                     streamed += piece
                     chat[-1] = {"role": "assistant", "content": pending_html(streamed)}
                     yield "", chat, chat, turns
-        except (QuestionError, StoreError) as error:  # said plainly, no traceback in the log
+        except (QuestionError, StoreError, LLMError) as error:  # said plainly, no traceback in the log
             chat[-1] = {"role": "assistant", "content": error_html(str(error))}
         except Exception as error:
             log.exception("answering %r failed", question[:200])
@@ -451,7 +458,7 @@ def build_ui(qa: PolicyQA) -> gr.Blocks:
         turns = [(str(t[0]), str(t[1])) for t in history or [] if len(t) >= 2]
         try:
             answer = qa.ask(question, turns, speech_ids=speech_ids or None)
-        except (QuestionError, StoreError) as error:  # a bad question; no index; Chroma server down
+        except (QuestionError, StoreError, LLMError) as error:  # bad question; no index; store or model down
             raise gr.Error(str(error), print_exception=False) from None
         data = answer.to_dict()
         return answer.text, {k: data[k] for k in ("refused", "note", "citations", "related")}

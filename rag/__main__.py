@@ -9,8 +9,7 @@ from pathlib import Path
 
 from rag.api import PolicyQA, QuestionError
 from rag.config import Settings
-from rag.llm import LLMUnavailable
-from rag.local_model import ModelIntegrityError, ModelNotInstalled
+from rag.llm import LLMError
 from rag.store import StoreError
 
 
@@ -90,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as error:
         print(f"rag: {error}", file=sys.stderr)
         return 2
-    except (LLMUnavailable, ModelNotInstalled, ModelIntegrityError, FileNotFoundError) as error:
+    except (LLMError, FileNotFoundError) as error:  # a model that is not installed, corrupt or unreachable
         print(f"rag: {error}", file=sys.stderr)
         return 2
     return 0

@@ -159,10 +159,10 @@ def score_answers(
 
 def unsupported_sentences(answer: Answer, min_support: float) -> list[str]:
     """Sentences of a generated answer that their cited passage does not back (the guard's promise: none)."""
-    from rag.generate import DROPPED_NOTE, FALLBACK_NOTE
+    from rag.generate import CUT_SHORT_NOTE, DROPPED_NOTE, FALLBACK_NOTE, MODEL_ERROR_NOTE
     from rag.guard import split_claims, support
 
-    notes = (DROPPED_NOTE.split("{")[0], FALLBACK_NOTE, answer.note or "\0")
+    notes = (DROPPED_NOTE.split("{")[0], FALLBACK_NOTE, MODEL_ERROR_NOTE, CUT_SHORT_NOTE, answer.note or "\0")
     passages = {c.index: c.passage for c in answer.citations}
     found = []
     for claim in split_claims(answer.text):
@@ -188,6 +188,7 @@ def generation_stats(answers: Sequence[Answer], min_support: float) -> dict[str,
         "guard_fired": round(sum(g.guard_fired for g in runs) / len(runs), 3),
         "fell_back": round(sum(g.fell_back for g in runs) / len(runs), 3),
         "model_refused": sum(g.model_refused for g in runs),
+        "model_errors": sum(g.error is not None for g in runs),
         "sentences": sum(g.sentences for g in runs),
         "sentences_dropped": sum(len(g.dropped) for g in runs),
         "citations_repointed": sum(g.repointed for g in runs),

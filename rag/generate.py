@@ -44,6 +44,8 @@ CONDENSE_PROMPT = (
 GAP = "……"
 DROPPED_NOTE = "(已略去 {n} 句在讲话中找不到依据的生成内容。)"
 FALLBACK_NOTE = "(生成的回答没有通过原文核对,以下是讲话原文摘录。)"
+MODEL_ERROR_NOTE = "(语言模型暂时不可用,以下是讲话原文摘录。)"
+CUT_SHORT_NOTE = "(语言模型中途出错,回答可能不完整。)"
 _OPEN_MARKER = re.compile(r"\s*[\[【][\d\s,，、]*$")
 HISTORY_TURNS = 3
 HISTORY_ANSWER_CHARS = 200
@@ -183,13 +185,18 @@ class GenerativeAnswerer:
                 shown.append(line)
 
         shown: list[str] = []
-        for chunk in self.model.stream(prompt_messages(standalone, context)):
-            if first_token is None:
-                first_token = _ms(started)
-            buffer += chunk.text
-            while (split := take_sentence(buffer)) is not None:
-                sentence, buffer = split
-                yield from settle(sentence)
+        error = None
+        try:
+            for chunk in self.model.stream(prompt_messages(standalone, context)):
+                if first_token is None:
+                    first_token = _ms(started)
+                buffer += chunk.text
+                while (split := take_sentence(buffer)) is not None:
+                    sentence, buffer = split
+                    yield from settle(sentence)
+        except Exception as failure:  # endpoint down, timeout, out of memory: the quotes still answer
+            error = f"{type(failure).__name__}: {failure}"[:300]
+            buffer = ""
         yield from settle(buffer)
 
         generation = Generation(
@@ -203,9 +210,10 @@ class GenerativeAnswerer:
             repointed=sum(v.repointed for v in verdicts),
             bad_citations=sum(len(v.bad_numbers) for v in verdicts),
             model_refused=model_refused,
+            error=error,
         )
         if not verdicts:
-            fallback = [FALLBACK_NOTE, extractive.text]
+            fallback = [MODEL_ERROR_NOTE if error else FALLBACK_NOTE, extractive.text]
             for number, line in enumerate(fallback):
                 yield ("\n" if number else "") + line
             yield _replace(
@@ -216,8 +224,7 @@ class GenerativeAnswerer:
             )
             return
         text = "\n".join(shown)
-        if dropped:
-            note = DROPPED_NOTE.format(n=len(dropped))
+        for note in [DROPPED_NOTE.format(n=len(dropped))] * bool(dropped) + [CUT_SHORT_NOTE] * bool(error):
             yield "\n\n" + note
             text += "\n\n" + note
         if extractive.note:  # e.g. a term the speeches mention but never spell out

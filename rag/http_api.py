@@ -51,6 +51,7 @@ from starlette.datastructures import UploadFile
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestLocked
 from rag.api import PolicyQA, QuestionError, check_question
+from rag.llm import LLMError
 from rag.store import StoreError, StoreUnavailable
 from rag.types import Answer
 from rag.uploads import admin_password_ok, save_upload, suffix_of
@@ -257,6 +258,10 @@ def create_api(qa: PolicyQA) -> FastAPI:
 
     @app.exception_handler(StoreError)
     def store_error(request: Request, error: StoreError) -> JSONResponse:
+        return _error_body(request, 503, str(error), "server_error")
+
+    @app.exception_handler(LLMError)
+    def llm_error(request: Request, error: LLMError) -> JSONResponse:
         return _error_body(request, 503, str(error), "server_error")
 
     @app.exception_handler(IngestLocked)

@@ -26,7 +26,11 @@ ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 LOCAL_CONTEXT_TOKENS = 2048
 
 
-class LLMUnavailable(RuntimeError):
+class LLMError(RuntimeError):
+    """The configured chat model cannot be set up; the message says what to do."""
+
+
+class LLMUnavailable(LLMError):
     """The configured chat model cannot be used (package missing, endpoint not configured)."""
 
 

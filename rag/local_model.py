@@ -15,14 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.llm import LLMError
+
 CHUNK = 8 << 20
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(LLMError):
     """The joined parts are not the file they should be (corrupt or mismatched packages)."""
 
 
-class ModelNotInstalled(RuntimeError):
+class ModelNotInstalled(LLMError):
     """A part package is missing: the optional LLM requirements are not installed."""
 
 

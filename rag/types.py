@@ -61,6 +61,7 @@ class Generation:
     bad_citations: int = 0  # [n] markers that pointed to no passage
     model_refused: bool = False
     fell_back: bool = False  # nothing usable came back: the extractive answer is shown
+    error: str | None = None  # the model failed (endpoint down, timeout); what was verified is kept
 
     @property
     def guard_fired(self) -> bool:

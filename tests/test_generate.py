@@ -193,3 +193,11 @@ def test_joined_model_parts_are_checked(tmp_path):
 def test_extractive_mode_stays_the_default(seed_qa):
     assert seed_qa.settings.llm == "none" and seed_qa.writer is None
     assert seed_qa.ask("“三个必须”指什么?").mode == "extractive"
+
+
+def test_a_model_that_fails_leaves_the_quotes(seed_store_dir, model_cache, embedder):
+    qa, model = writing_qa(seed_store_dir, model_cache, embedder)  # no reply scripted: the call fails
+    text, answer = streamed(qa, "汛期排查隐患按什么原则?")
+    assert len(model.calls) == 1 and not answer.refused
+    assert answer.generation is not None and answer.generation.error and answer.generation.fell_back
+    assert "语言模型暂时不可用" in text and "雨前排查" in answer.text
