@@ -79,7 +79,7 @@ class Settings(BaseSettings):
         description="Passage text handed to the model. Qwen's tokenizer gives at most about one token "
         "per Chinese character, so this bounds the context in tokens too.",
     )
-    llm_max_tokens: int = Field(default=320, description="Longest answer the model may write.")
+    llm_max_tokens: int = Field(default=256, description="Longest answer the model may write.")
     llm_timeout_s: float = Field(default=120.0, description="Per request to an OpenAI-compatible endpoint.")
     llm_threads: int | None = Field(default=None, description="llama.cpp threads; default: all cores.")
     min_support: float = Field(

@@ -32,7 +32,7 @@ from rag.types import Answer, Citation, Generation, Passage
 
 SYSTEM_PROMPT = (
     "你是安全生产讲话问答助手。只能根据用户给出的讲话片段回答,不要使用片段以外的任何知识,"
-    "不要补充片段里没有的内容。尽量沿用讲话原文的说法。"
+    "不要补充片段里没有的内容。尽量直接引用片段中的原句,保留原文的关键词语和数字。"
     "每句话末尾用方括号标明依据的片段编号,例如[1]。"
     "如果片段不能回答问题,只回答:现有讲话中没有找到能回答这个问题的内容。"
     "回答简洁,不超过5句话。"
@@ -71,10 +71,13 @@ def build_context(
     """The sentences that matter, within ``budget`` characters of rendered context.
 
     The sentences the extractive answer chose come first (they are what the gate
-    found), then the rest by score; each passage shows what it kept in its own order,
-    with …… for what was left out. Passages left with nothing are not shown.
+    found), then the other sentences of their passages, then the rest, each group by
+    score: a small model given six half-relevant passages wanders, given the right one
+    with its context it stays. Each passage shows what it kept in its own order, with
+    …… for what was left out. Passages left with nothing are not shown.
     """
-    order = list(dict.fromkeys([*must, *sorted(scored, key=lambda s: -s.score)]))
+    home = {s.passage for s in must}  # the passages the answer was found in: their context first
+    order = list(dict.fromkeys([*must, *sorted(scored, key=lambda s: (s.passage not in home, -s.score))]))
     headers = {i: len(f"[{i + 1}]《{p.speech_title}》\n\n\n") for i, p in enumerate(passages)}
     kept: dict[int, list[Sentence]] = {}
     used = 0

@@ -44,7 +44,7 @@ class LlamaCppChat(BaseChatModel):
     model_path: str
     n_ctx: int = LOCAL_CONTEXT_TOKENS
     n_threads: int | None = None
-    max_tokens: int = 320
+    max_tokens: int = 256
     temperature: float = 0.0
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
