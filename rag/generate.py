@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -219,7 +219,7 @@ class GenerativeAnswerer:
             fallback = [MODEL_ERROR_NOTE if error else FALLBACK_NOTE, extractive.text]
             for number, line in enumerate(fallback):
                 yield ("\n" if number else "") + line
-            yield _replace(
+            yield replace(
                 extractive,
                 question=question,
                 text="\n".join(fallback),
@@ -278,12 +278,4 @@ def _ms(started: float) -> float:
 
 
 def _timed(generation: Generation, started: float, *, fell_back: bool = False) -> Generation:
-    from dataclasses import replace
-
     return replace(generation, total_ms=_ms(started), fell_back=fell_back)
-
-
-def _replace(answer: Answer, **changes: object) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, **changes)  # type: ignore[arg-type]
