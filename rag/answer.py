@@ -425,18 +425,7 @@ def cite(chosen: list[Sentence], passages: Sequence[Passage]) -> tuple[str, tupl
     for passage_index, n in number.items():
         passage = passages[passage_index]
         used = sorted((s for s in chosen if s.passage == passage_index), key=lambda s: s.start)
-        citations.append(
-            Citation(
-                index=n,
-                quote=_join_quotes(passage.text, used),
-                speech_title=passage.speech_title,
-                source=passage.source,
-                chunk_id=passage.chunk_id,
-                score=round(passage.score, 6),
-                passage=passage.text,
-                heading_path=passage.heading_path,
-            )
-        )
+        citations.append(Citation.of(passage, n, _join_quotes(passage.text, used)))
     return "\n".join(lines), tuple(citations)
 
 

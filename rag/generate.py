@@ -258,18 +258,7 @@ def _citations(
         passage = passages[index]
         claims = [v.claim.bare for v in verdicts if v.passage == index]
         quotes = list(dict.fromkeys(best_quote(c, passage.text) for c in claims))
-        citations.append(
-            Citation(
-                index=number,
-                quote=GAP.join(quotes),
-                speech_title=passage.speech_title,
-                source=passage.source,
-                chunk_id=passage.chunk_id,
-                score=round(passage.score, 6),
-                passage=passage.text,
-                heading_path=passage.heading_path,
-            )
-        )
+        citations.append(Citation.of(passage, number, GAP.join(quotes)))
     return tuple(citations)
 
 

@@ -41,6 +41,20 @@ class Citation:
     passage: str = ""
     heading_path: str = ""
 
+    @classmethod
+    def of(cls, passage: Passage, index: int, quote: str) -> Citation:
+        """[index] pointing at ``quote`` within ``passage``."""
+        return cls(
+            index=index,
+            quote=quote,
+            speech_title=passage.speech_title,
+            source=passage.source,
+            chunk_id=passage.chunk_id,
+            score=round(passage.score, 6),
+            passage=passage.text,
+            heading_path=passage.heading_path,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
