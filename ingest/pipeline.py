@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 from filelock import FileLock, Timeout
 
+from ingest import failpoints
 from ingest.chunking import ChunkSpec, chunk_speech
 from ingest.clean import clean_text
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_text
@@ -275,10 +276,12 @@ def _ingest_locked(
     manifest.chunking = asdict(spec)
     manifest.dirty = True
     manifest.save()
+    failpoints.reach(failpoints.STORE_MARKED_DIRTY)
 
     planned = plan_chunks(manifest.speeches(), spec)
     counts = _reconcile(store, planned, embedder, settings, progress)
     keywords.sync([KeywordDoc(c.chunk_id, c.embed_text, c.speech_id, c.source) for c in planned])
+    failpoints.reach(failpoints.KEYWORDS_SYNCED)
 
     manifest.speech_count = len({c.speech_id for c in planned})
     manifest.chunk_count = len(planned)
@@ -331,6 +334,7 @@ def _reconcile(
             _write(store, batch, embedder.embed_passages([c.embed_text for c in batch]))
             bar.update(len(batch))
         bar.close()
+    failpoints.reach(failpoints.VECTORS_WRITTEN)
 
     store.delete(extra)
 

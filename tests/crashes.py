@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest import failpoints
 from ingest.chunking import ChunkSpec
 from ingest.manifest import MANIFEST_NAME, Manifest
 from ingest.pipeline import plan_chunks
@@ -58,12 +59,19 @@ def ingest_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_ingest(paths: Sequence[Path], settings: Settings, log: Path) -> subprocess.Popen:
-    """A real ingest in its own process; its stderr (the progress bar) goes to ``log``."""
+def start_ingest(
+    paths: Sequence[Path], settings: Settings, log: Path, failpoint: str | None = None
+) -> subprocess.Popen:
+    """A real ingest in its own process; its stderr (the progress bar) goes to ``log``.
+
+    With ``failpoint`` (one of ``ingest.failpoints.POINTS``) it kills itself with SIGKILL there."""
+    env = ingest_env(settings)
+    if failpoint:
+        env[failpoints.ENV] = failpoint
     with open(log, "wb") as err:
         return subprocess.Popen(
             [sys.executable, "-m", "ingest", *map(str, paths)],
-            env=ingest_env(settings),
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=err,
         )

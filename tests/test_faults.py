@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,15 +21,13 @@ import pytest
 
 from bench.load import NEW_SPEECH, TARGETED, consistency, edited_seed_speech, index_version
 from bench.users import asking, dev_questions
+from ingest import failpoints
 from ingest.pipeline import ingest_paths
 from rag.config import Settings
 from rag.keyword_index import KeywordIndex
 from tests.conftest import seed_excerpt
 from tests.crashes import (
     IndexState,
-    embedded_so_far,
-    kill_when,
-    manifest_dirty,
     phase_of,
     problems,
     read_state,
@@ -129,34 +127,24 @@ def crash_corpus(
     return corpus, read_state(clean)
 
 
-def _last_batch_written(log: Path) -> Callable[[], bool]:
-    def written() -> bool:
-        done, total = embedded_so_far(log)
-        return total > 0 and done >= total
-
-    return written
-
-
-@pytest.mark.parametrize("point", ["store marked dirty", "after the last batch"])
+@pytest.mark.parametrize("point", failpoints.POINTS)
 def test_a_kill_at_another_point_is_repaired(
     point: str, settings: Settings, embedder, tmp_path: Path, crash_corpus: tuple[Path, IndexState]
 ) -> None:
-    """The existing crash test kills after the first batch; these kill as soon as the manifest is
-    marked dirty (files read, Chroma opened, nothing written, the model not loaded yet) and right
-    after the last batch is written (during the deletes, the keyword sync or the manifest save)."""
+    """The existing crash test kills after the first batch; these die (SIGKILL, sent by the ingest
+    to itself at a named failpoint, so the place is certain) once the manifest is marked dirty
+    with nothing written, once every vector is written but nothing deleted or indexed by keyword,
+    and once the keyword index is synced but the manifest not yet saved clean."""
     corpus, clean = crash_corpus
-    log = tmp_path / "ingest.log"
-    proc = start_ingest([corpus], settings, log)
-    dirty = point == "store marked dirty"
-    condition = (lambda: manifest_dirty(settings.store_dir)) if dirty else _last_batch_written(log)
-    assert kill_when(proc, condition, timeout=240), "the ingest finished before the kill point"
+    proc = start_ingest([corpus], settings, tmp_path / "ingest.log", failpoint=point)
+    assert proc.wait(timeout=240) == -signal.SIGKILL, "the ingest did not die at the failpoint"
     left = read_state(settings)
     assert left.dirty is True
-    if dirty:
-        assert left.chroma_rows == 0
-    else:
-        assert left.chroma_rows == len(clean.chroma)
-    print(f"\n[faults] kill at {point}: {phase_of(left, clean, embedded_so_far(log))}")
+    expected_rows = 0 if point == failpoints.STORE_MARKED_DIRTY else len(clean.chroma)
+    assert left.chroma_rows == expected_rows
+    expected_keywords = set(clean.chroma) if point == failpoints.KEYWORDS_SYNCED else set()
+    assert left.keyword_ids == expected_keywords
+    print(f"\n[faults] killed at {point}: {phase_of(left, clean)}")
 
     repaired = ingest_paths([corpus], settings, embedder=embedder, progress=False)
     assert repaired.errors == ()
