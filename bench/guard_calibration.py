@@ -28,8 +28,9 @@ FROM_MEMORY = [
 ]
 
 
-def best_support(sentence: str, passages: list[str]) -> float:
-    return max((support(sentence, p) for p in passages), default=0.0)
+def best_support(sentence: str, passages: list[str], question: str = "") -> float:
+    """As the guard sees it: the question's own wording at the sentence's opening is the topic."""
+    return max((support(sentence, p, question) for p in passages), default=0.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,13 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     qa = PolicyQA.open()
     retrieved = [[p.text for p in qa.search(r["question"], k=6)] for r in rows]
     claims = [[c.bare for c in split_claims(r["reference_answer"])] for r in rows]
-    positive = [best_support(c, retrieved[i]) for i, cs in enumerate(claims) for c in cs]
+    questions = [r["question"] for r in rows]
+    claims_flat = [c for cs in claims for c in cs]
+    positive = [best_support(c, retrieved[i], questions[i]) for i, cs in enumerate(claims) for c in cs]
     shift = len(rows) // 2
     negative = [
-        best_support(c, retrieved[(i + shift) % len(rows)]) for i, cs in enumerate(claims) for c in cs
+        best_support(c, retrieved[(i + shift) % len(rows)], questions[i])
+        for i, cs in enumerate(claims)
+        for c in cs
     ]
     four = [p.text for p in qa.search("“四个一律”要求什么?", k=6)]
-    memory = [best_support(c, four) for c in FROM_MEMORY]
+    memory = [best_support(c, four, "“四个一律”要求什么?") for c in FROM_MEMORY]
     grid = [round(0.30 + 0.05 * i, 2) for i in range(13)]
     table = [
         {
@@ -58,11 +63,19 @@ def main(argv: list[str] | None = None) -> int:
         }
         for t in grid
     ]
-    best = max(
-        table, key=lambda r: (r["supported_kept"] >= 0.95, r["supported_kept"] + r["unsupported_dropped"])
-    )
+
+    def score(row: dict) -> tuple[bool, float]:
+        return row["supported_kept"] >= 0.95, row["supported_kept"] + row["unsupported_dropped"] + row[
+            "memory_dropped"
+        ]
+
+    top = max(score(r) for r in table)
+    tied = [r for r in table if score(r) == top]  # the middle of the best range, not its edge
+    best = tied[len(tied) // 2]
+    lowest = min(range(len(positive)), key=positive.__getitem__)
     summary = {
         "sentences": len(positive),
+        "least_supported": [claims_flat[lowest], round(positive[lowest], 3)],
         "supported": _quantiles(positive),
         "unsupported": _quantiles(negative),
         "from_memory": [round(s, 3) for s in memory],

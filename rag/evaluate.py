@@ -159,17 +159,19 @@ def score_answers(
 
 def unsupported_sentences(answer: Answer, min_support: float) -> list[str]:
     """Sentences of a generated answer that their cited passage does not back (the guard's promise: none)."""
-    from rag.generate import CUT_SHORT_NOTE, DROPPED_NOTE, FALLBACK_NOTE, MODEL_ERROR_NOTE
+    from rag.generate import CUT_SHORT_NOTE, DROPPED_NOTE, FALLBACK_NOTE, MODEL_ERROR_NOTE, QUOTES_HEADER
     from rag.guard import split_claims, support
 
-    notes = (DROPPED_NOTE.split("{")[0], FALLBACK_NOTE, MODEL_ERROR_NOTE, CUT_SHORT_NOTE, answer.note or "\0")
+    notes = (DROPPED_NOTE.split("{")[0], FALLBACK_NOTE, MODEL_ERROR_NOTE, CUT_SHORT_NOTE, QUOTES_HEADER)
+    notes += (answer.note or "\0",)
     passages = {c.index: c.passage for c in answer.citations}
+    question = answer.generation.standalone_question if answer.generation else ""
     found = []
     for claim in split_claims(answer.text):
         if claim.bare.startswith(notes) or (answer.note and claim.bare in answer.note):
             continue
-        backed = [n for n in claim.cited if n in passages and support(claim.bare, passages[n]) >= min_support]
-        if not backed:
+        cited = [passages[n] for n in claim.cited if n in passages]
+        if not any(support(claim.bare, p, question) >= min_support for p in cited):
             found.append(claim.bare)
     return found
 
@@ -191,6 +193,8 @@ def generation_stats(answers: Sequence[Answer], min_support: float) -> dict[str,
         "model_errors": sum(g.error is not None for g in runs),
         "sentences": sum(g.sentences for g in runs),
         "sentences_dropped": sum(len(g.dropped) for g in runs),
+        "sentences_set_aside": sum(len(g.set_aside) for g in runs),
+        "sentences_completed": sum(g.completed for g in runs),
         "citations_repointed": sum(g.repointed for g in runs),
         "bad_citation_numbers": sum(g.bad_citations for g in runs),
         "unsupported_left": sum(len(unsupported_sentences(a, min_support)) for a in generated),
@@ -259,6 +263,8 @@ def format_report(data: dict[str, Any]) -> str:
             f"generation ({g['model']}, {g['model_answers']} written, {g['generated_shown']} shown): "
             f"guard fired {g['guard_fired']:.3f}  fell back {g['fell_back']:.3f}",
             f"  sentences dropped {g['sentences_dropped']}/{g['sentences']}  "
+            f"set aside (another passage) {g['sentences_set_aside']}  "
+            f"completed from the passage {g['sentences_completed']}  "
             f"unsupported left {g['unsupported_left']}",
             f"  first token p50 {g['first_token_ms_p50']:.0f} ms  "
             f"first shown sentence p50 {g['first_text_ms_p50']:.0f} ms  "

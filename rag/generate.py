@@ -10,6 +10,11 @@ The steps, in order:
   generate   the model streams an answer with [n] markers
   guard      each finished sentence is checked against the passage it cites before it
              is shown; a sentence nothing backs is never displayed
+  focus      the answer rests on one passage, the one its first verified sentence comes
+             from; a later sentence from another passage (a near-topic speech the model
+             wandered into) is set aside, not shown
+  complete   the sentences the extractive answer chose from that passage and the model
+             left out (a small model shortens lists) are added verbatim, cited
   fall back  nothing passed, or the model refused what the gate found: the extractive
              answer is shown instead
 """
@@ -27,7 +32,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from rag.answer import AnswerComposer, Sentence
 from rag.config import Settings
 from rag.conversation import History, retrieval_query
-from rag.guard import Verdict, best_quote, content_chars, is_refusal, judge, split_claims
+from rag.guard import Claim, Verdict, best_quote, content_chars, is_refusal, judge, split_claims, support
 from rag.types import Answer, Citation, Generation, Passage
 
 SYSTEM_PROMPT = (
@@ -46,9 +51,11 @@ DROPPED_NOTE = "(已略去 {n} 句在讲话中找不到依据的生成内容。)
 FALLBACK_NOTE = "(生成的回答没有通过原文核对,以下是讲话原文摘录。)"
 MODEL_ERROR_NOTE = "(语言模型暂时不可用,以下是讲话原文摘录。)"
 CUT_SHORT_NOTE = "(语言模型中途出错,回答可能不完整。)"
+QUOTES_HEADER = "讲话原文:"
 _OPEN_MARKER = re.compile(r"\s*[\[【][\d\s,，、]*$")
 HISTORY_TURNS = 3
 HISTORY_ANSWER_CHARS = 200
+COVERED = 0.8  # a chosen sentence whose bigrams the answer already holds to this share is in it
 
 
 @dataclass(frozen=True)
@@ -163,29 +170,41 @@ class GenerativeAnswerer:
         texts = [p.text for p in context.passages]
         verdicts: list[Verdict] = []
         dropped: list[str] = []
+        set_aside: list[str] = []
         numbers: dict[int, int] = {}  # passage index in context → citation number shown
         first_token = first_text = None
         model_refused = False
         buffer = ""
+        minimum = self.settings.min_support
+
+        def show(verdict: Verdict, lines: list[str]) -> str:
+            nonlocal first_text
+            assert verdict.passage is not None
+            verdicts.append(verdict)
+            numbers.setdefault(verdict.passage, len(numbers) + 1)
+            if first_text is None:
+                first_text = _ms(started)
+            line = verdict.claim.bare.rstrip() + f"[{numbers[verdict.passage]}]"
+            lines.append(line)
+            return ("\n" if len(lines) > 1 else "") + line
 
         def settle(sentence: str) -> Iterator[str]:
-            nonlocal model_refused, first_text
+            nonlocal model_refused
             for claim in split_claims(sentence):
                 if is_refusal(claim.bare) and not verdicts:
                     model_refused = True
                     continue
-                verdict = judge(claim, texts, self.settings.min_support)
+                verdict = judge(claim, texts, minimum, standalone)
                 if not verdict.supported:
                     dropped.append(claim.bare)
                     continue
-                assert verdict.passage is not None
-                verdicts.append(verdict)
-                numbers.setdefault(verdict.passage, len(numbers) + 1)
-                if first_text is None:
-                    first_text = _ms(started)
-                line = claim.bare.rstrip() + f"[{numbers[verdict.passage]}]"
-                yield ("\n" if shown else "") + line
-                shown.append(line)
+                if verdicts and verdict.passage != (home := verdicts[0].passage):
+                    assert home is not None
+                    if (backing := support(claim.bare, texts[home], standalone)) < minimum:
+                        set_aside.append(claim.bare)
+                        continue
+                    verdict = replace(verdict, passage=home, support=backing, repointed=True)
+                yield show(verdict, shown)
 
         shown: list[str] = []
         error = None
@@ -201,6 +220,16 @@ class GenerativeAnswerer:
             error = f"{type(failure).__name__}: {failure}"[:300]
             buffer = ""
         yield from settle(buffer)
+        quoted: list[str] = []
+        if verdicts:  # the passage's own words for what the written answer left out
+            home = verdicts[0].passage
+            assert home is not None
+            missing = left_out(must, passages, context.passages[home], "".join(shown))
+            if missing:
+                yield f"\n\n{QUOTES_HEADER}\n"
+            for sentence in missing:
+                yield show(Verdict(Claim(sentence.text, ()), home, 1.0), quoted)
+        completed = len(quoted)
 
         generation = Generation(
             model=self.model_name,
@@ -208,8 +237,10 @@ class GenerativeAnswerer:
             context_chars=len(context.render()),
             first_token_ms=first_token,
             first_text_ms=first_text,
-            sentences=len(verdicts) + len(dropped),
+            sentences=len(verdicts) - completed + len(dropped) + len(set_aside),
             dropped=tuple(dropped),
+            set_aside=tuple(set_aside),
+            completed=completed,
             repointed=sum(v.repointed for v in verdicts),
             bad_citations=sum(len(v.bad_numbers) for v in verdicts),
             model_refused=model_refused,
@@ -226,7 +257,7 @@ class GenerativeAnswerer:
                 generation=_timed(generation, started, fell_back=True),
             )
             return
-        text = "\n".join(shown)
+        text = "\n".join(shown) + f"\n\n{QUOTES_HEADER}\n" * bool(quoted) + "\n".join(quoted)
         for note in [DROPPED_NOTE.format(n=len(dropped))] * bool(dropped) + [CUT_SHORT_NOTE] * bool(error):
             yield "\n\n" + note
             text += "\n\n" + note
@@ -242,6 +273,18 @@ class GenerativeAnswerer:
             mode="generated",
             generation=_timed(generation, started),
         )
+
+
+def left_out(
+    chosen: Sequence[Sentence], passages: Sequence[Passage], home: Passage, answer: str
+) -> list[Sentence]:
+    """The sentences the extractive answer chose from the answering passage that the written
+    answer does not already hold, in reading order."""
+    mine = sorted(
+        (s for s in dict.fromkeys(chosen) if passages[s.passage].chunk_id == home.chunk_id),
+        key=lambda s: s.start,
+    )
+    return [s for s in mine if support(s.text, answer) < COVERED]
 
 
 def _chosen(extractive: Answer, passages: Sequence[Passage], scored: Sequence[Sentence]) -> list[Sentence]:

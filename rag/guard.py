@@ -23,6 +23,8 @@ from ingest.chunking import split_sentences
 MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _LEADING_MARKERS = re.compile(rf"^(?:{MARKER.pattern})+")
 _WORD_CHARS = re.compile(r"[\w\u4e00-\u9fff]")
+_NON_WORD = re.compile(r"[^\w\u4e00-\u9fff]+")
+TOPIC_MIN_CHARS = 4  # a shorter opening shared with the question is a coincidence, not a restatement
 # Words a model uses to frame a quote ("讲话指出…"), not claims about the speeches' content.
 FRAMING = re.compile(
     r"^(根据|按照|据)?(讲话|片段|材料|文中|原文)[^,，:：]{0,8}?(指出|提出|强调|要求|表示|认为|提到|说)[,，:：]?"
@@ -61,13 +63,31 @@ def content_chars(text: str) -> str:
 
 
 def bigrams(text: str) -> set[str]:
-    chars = content_chars(text)
-    return {chars[i : i + 2] for i in range(len(chars) - 1)}
+    """Character bigrams within runs of letters and characters: the model's own joins of listed
+    items ("铁的手腕、铁的规章" → no "腕铁") are punctuation, not words to look for."""
+    return {run[i : i + 2] for run in _NON_WORD.split(text.lower()) for i in range(len(run) - 1)}
 
 
-def support(sentence: str, passage: str) -> float:
-    """Share of the sentence's character bigrams found in the passage (framing words left out)."""
-    wanted = bigrams(FRAMING.sub("", sentence))
+def without_topic(sentence: str, question: str) -> str:
+    """The sentence less an opening that restates the question ("抓安全的方法有……" for
+    "……来概括抓安全的方法?"): the topic the user gave, not a claim about the speeches.
+    Only an opening counts, so a premise the model repeats later is still checked."""
+    asked = content_chars(question)
+    if not asked:
+        return sentence
+    cut = 0
+    for end in range(1, len(sentence) + 1):
+        prefix = content_chars(sentence[:end])
+        if prefix and prefix not in asked:
+            break
+        cut = end
+    return sentence[cut:] if len(content_chars(sentence[:cut])) >= TOPIC_MIN_CHARS else sentence
+
+
+def support(sentence: str, passage: str, question: str = "") -> float:
+    """Share of the sentence's character bigrams found in the passage (framing words and an
+    opening that restates the question left out)."""
+    wanted = bigrams(without_topic(FRAMING.sub("", sentence), question))
     if not wanted:
         return 0.0
     return len(wanted & bigrams(passage)) / len(wanted)
@@ -86,7 +106,9 @@ def split_claims(text: str) -> list[Claim]:
     for span in split_sentences(text):
         piece = text[span.start : span.end].strip()
         leading = _LEADING_MARKERS.match(piece)
-        if leading and claims:  # "……要求。[1]" — the markers belong to the sentence before
+        # "……要求。[1]": the markers belong to the sentence before; "\n[2]出台了……": a marker
+        # that opens a line belongs to that line.
+        if leading and claims and not _opens_line(text, span.start):
             last = claims.pop().text + leading.group(0).strip()
             claims.append(Claim(last, cited_numbers(last)))
             piece = piece[leading.end() :].strip()
@@ -95,14 +117,20 @@ def split_claims(text: str) -> list[Claim]:
     return claims
 
 
+def _opens_line(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t")
+    rest = text[start:]
+    return not before.strip() or before.endswith("\n") or "\n" in rest[: len(rest) - len(rest.lstrip())]
+
+
 def is_refusal(text: str) -> bool:
     return any(mark in text for mark in REFUSAL_MARKS)
 
 
-def judge(claim: Claim, passages: Sequence[str], min_support: float) -> Verdict:
+def judge(claim: Claim, passages: Sequence[str], min_support: float, question: str = "") -> Verdict:
     """Which passage backs this sentence: a cited one if it can, else the best other, else none."""
     bad = tuple(n for n in claim.cited if not 1 <= n <= len(passages))
-    scores = [support(claim.bare, p) for p in passages]
+    scores = [support(claim.bare, p, question) for p in passages]
     cited = [n - 1 for n in claim.cited if 1 <= n <= len(passages)]
     if cited:
         best_cited = max(cited, key=lambda i: scores[i])

@@ -71,6 +71,8 @@ class Generation:
     total_ms: float = 0.0
     sentences: int = 0
     dropped: tuple[str, ...] = ()  # sentences with no support in the passages
+    set_aside: tuple[str, ...] = ()  # backed, but by another passage than the one the answer rests on
+    completed: int = 0  # sentences of the answering passage the model left out, added verbatim
     repointed: int = 0  # sentences moved to the passage that backs them
     bad_citations: int = 0  # [n] markers that pointed to no passage
     model_refused: bool = False

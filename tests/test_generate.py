@@ -8,6 +8,8 @@ the seed index, the embedding model, retrieval and the extractive gate.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from rag.api import PolicyQA
 from rag.config import Settings
-from rag.generate import GenerativeAnswerer, build_context, take_sentence
-from rag.guard import judge, split_claims, support
+from rag.generate import QUOTES_HEADER, GenerativeAnswerer, build_context, take_sentence
+from rag.guard import bigrams, judge, split_claims, support, without_topic
 from rag.local_model import ModelIntegrityError, gguf_path, join_parts
 from rag.types import Answer
 from tests.conftest import SEED
@@ -37,7 +39,7 @@ FROM_THE_SPEECH = "讲话要求严格执行“四个一律”“五个一批”,
 class ScriptedChat(BaseChatModel):
     """Replies with the next scripted text, three characters per streamed chunk."""
 
-    replies: list[str]
+    replies: list[str | Callable[[str], str]]  # a callable writes its reply from the prompt
     calls: list[list[BaseMessage]]
 
     @property
@@ -46,7 +48,8 @@ class ScriptedChat(BaseChatModel):
 
     def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any):
         self.calls.append(messages)
-        text = self.replies.pop(0)
+        reply = self.replies.pop(0)
+        text = reply(messages[-1].text) if callable(reply) else reply
         for i in range(0, len(text), 3):
             yield ChatGenerationChunk(message=AIMessageChunk(content=text[i : i + 3]))
 
@@ -167,6 +170,35 @@ def test_sentences_are_taken_whole_with_their_markers():
     assert [c.cited for c in claims] == [(1, 2), (3,)]
 
 
+def test_a_marker_that_opens_a_line_belongs_to_that_line():
+    claims = split_claims("[1]出台了考核记分办法。\n[2]建立了开工报告制度。\n要落实责任。[3]")
+    assert [(c.bare, c.cited) for c in claims] == [
+        ("出台了考核记分办法。", (1,)),
+        ("建立了开工报告制度。", (2,)),
+        ("要落实责任。", (3,)),
+    ]
+
+
+IRON = (
+    "各地、各部门和各企业一定要把问题想得更细,把功夫下得更深,把工作抓得更实,严防死守,"
+    "用铁的手腕抓安全,用铁的规章促安全,用铁的纪律管安全,有效防范和坚决遏制各类安全生产事故的发生。"
+)
+
+
+def test_the_guard_reads_a_restated_question_as_the_topic_not_a_claim():
+    question = "讲话最后用哪三个“铁”概括抓安全的方法?"
+    answer = "抓安全的方法有铁的手腕、铁的规章、铁的纪律。"  # right, but 的方/方法/法有 are not in the speech
+    assert without_topic(answer, question) == "有铁的手腕、铁的规章、铁的纪律。"
+    assert support(answer, IRON) < support(answer, IRON, question)
+    assert support(answer, IRON, question) >= 0.8
+    assert "腕铁" not in bigrams(answer)  # the model's 、 joins items; it is not a word to look for
+    # Only an opening counts: the same premise later in the sentence is still checked.
+    premise = "铁的手腕就是抓安全的方法,要一律关闭取缔。"
+    assert support(premise, IRON, question) < 0.6
+    # A sentence that only restates the question claims nothing and backs nothing.
+    assert support("抓安全的方法", IRON, question) < 0.6
+
+
 def test_judge_repoints_to_the_passage_that_backs_a_sentence():
     passages = ["会议要求加强隐患排查治理。", "要全面落实“三个必须”要求。"]
     verdict = judge(split_claims("要全面落实“三个必须”要求[1]。")[0], passages, 0.6)
@@ -201,3 +233,43 @@ def test_a_model_that_fails_leaves_the_quotes(seed_store_dir, model_cache, embed
     assert len(model.calls) == 1 and not answer.refused
     assert answer.generation is not None and answer.generation.error and answer.generation.fell_back
     assert "语言模型暂时不可用" in text and "雨前排查" in answer.text
+
+
+def _passage_numbers(prompt: str) -> dict[int, str]:
+    """The excerpts of a rendered prompt by their [n]."""
+    found = re.findall(r"^\[(\d+)\]《[^》]*》\n(.*?)(?=\n\n\[\d+\]《|\n\n问题:)", prompt, re.S | re.M)
+    return {int(n): text for n, text in found}
+
+
+def test_an_answer_rests_on_one_passage_and_keeps_what_the_model_left_out(
+    seed_store_dir, model_cache, embedder
+):
+    """The model answers from the right passage but gives one item of three, then wanders into
+    another passage: the wandering sentence is set aside and the passage's own sentence with all
+    three items follows under 讲话原文, citing the same passage."""
+    wandered: list[str] = []
+
+    def reply(prompt: str) -> str:
+        excerpts = _passage_numbers(prompt)
+        home = next(n for n, text in excerpts.items() if "铁的手腕" in text)
+        other = next(
+            sentence
+            for n, text in excerpts.items()
+            if n != home
+            for sentence in re.findall(r"[^。;!?……]{15,}[。;]", text)
+            if support(sentence, excerpts[home]) < 0.3
+        )
+        wandered.append(other)
+        return f"抓安全首先要用铁的手腕[{home}]。{other}[{home}]"
+
+    qa, _ = writing_qa(seed_store_dir, model_cache, embedder, reply)
+    text, answer = streamed(qa, "会议要求用哪三个“铁”来抓安全?")
+    assert answer.mode == "generated" and answer.generation is not None
+    assert answer.generation.set_aside == (wandered[0].strip(),)
+    assert wandered[0].strip() not in answer.text
+    assert len(answer.citations) == 1 and "铁的纪律" in answer.citations[0].passage
+    written, quotes = answer.text.split(f"\n\n{QUOTES_HEADER}\n")
+    assert written.startswith("抓安全首先要用铁的手腕")
+    assert "用铁的规章促安全,用铁的纪律管安全" in quotes and quotes.rstrip().endswith("[1]")
+    assert answer.generation.completed >= 1
+    assert text == answer.text
