@@ -138,8 +138,10 @@ def asked_terms(question: str, known_terms: set[str]) -> list[str]:
     """Slogans whose content the question asks for ("“四个一律”要求什么?")."""
     if not _ASKS_CONTENT.search(question):
         return []
+    # The substring test first: a regex per known term is ~0.4 s per question at 5,000 speeches.
+    present = (t for t in known_terms if len(t) >= 3 and t in question)
     asked = find_slogans(question) | {
-        t for t in known_terms if len(t) >= 3 and re.search(re.escape(t) + _ASKS_ABOUT_TERM, question)
+        t for t in present if re.search(re.escape(t) + _ASKS_ABOUT_TERM, question)
     }
     return sorted(asked, key=len, reverse=True)
 
