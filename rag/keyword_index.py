@@ -63,7 +63,9 @@ class KeywordIndex:
         return {row[0] for row in self._db().execute("SELECT chunk_id FROM chunks")}
 
     def count(self) -> int:
-        return self._db().execute("SELECT count(*) FROM chunks").fetchone()[0]
+        # FTS5 keeps no row count, so count(*) on it walks every row (~22 ms at 42k chunks);
+        # its docsize shadow table is an ordinary table with one row per chunk.
+        return self._db().execute("SELECT count(*) FROM chunks_docsize").fetchone()[0]
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """BM25's inverse document frequency; a term no chunk contains gets the highest."""
