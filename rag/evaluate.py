@@ -163,7 +163,6 @@ def unsupported_sentences(answer: Answer, min_support: float) -> list[str]:
     from rag.guard import split_claims, support
 
     notes = (DROPPED_NOTE.split("{")[0], FALLBACK_NOTE, MODEL_ERROR_NOTE, CUT_SHORT_NOTE, QUOTES_HEADER)
-    notes += (answer.note or "\0",)
     passages = {c.index: c.passage for c in answer.citations}
     question = answer.generation.standalone_question if answer.generation else ""
     found = []

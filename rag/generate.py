@@ -176,6 +176,8 @@ class GenerativeAnswerer:
         model_refused = False
         buffer = ""
         minimum = self.settings.min_support
+        shown: list[str] = []  # the written sentences that passed, as displayed
+        quoted: list[str] = []  # the passage's own sentences added after them
 
         def show(verdict: Verdict, lines: list[str]) -> str:
             nonlocal first_text
@@ -206,7 +208,6 @@ class GenerativeAnswerer:
                     verdict = replace(verdict, passage=home, support=backing, repointed=True)
                 yield show(verdict, shown)
 
-        shown: list[str] = []
         error = None
         try:
             for chunk in self.model.stream(prompt_messages(standalone, context)):
@@ -220,7 +221,6 @@ class GenerativeAnswerer:
             error = f"{type(failure).__name__}: {failure}"[:300]
             buffer = ""
         yield from settle(buffer)
-        quoted: list[str] = []
         if verdicts:  # the passage's own words for what the written answer left out
             home = verdicts[0].passage
             assert home is not None
@@ -229,7 +229,6 @@ class GenerativeAnswerer:
                 yield f"\n\n{QUOTES_HEADER}\n"
             for sentence in missing:
                 yield show(Verdict(Claim(sentence.text, ()), home, 1.0), quoted)
-        completed = len(quoted)
 
         generation = Generation(
             model=self.model_name,
@@ -237,10 +236,10 @@ class GenerativeAnswerer:
             context_chars=len(context.render()),
             first_token_ms=first_token,
             first_text_ms=first_text,
-            sentences=len(verdicts) - completed + len(dropped) + len(set_aside),
+            sentences=len(shown) + len(dropped) + len(set_aside),
             dropped=tuple(dropped),
             set_aside=tuple(set_aside),
-            completed=completed,
+            completed=len(quoted),
             repointed=sum(v.repointed for v in verdicts),
             bad_citations=sum(len(v.bad_numbers) for v in verdicts),
             model_refused=model_refused,
