@@ -30,7 +30,7 @@ from fastapi import FastAPI
 from ingest.loaders import SUPPORTED_SUFFIXES
 from rag.api import PolicyQA, QuestionError
 from rag.config import Settings
-from rag.llm import LLMError
+from rag.llm import LLMError, describe
 from rag.store import StoreError
 from rag.types import Answer, Citation, Passage
 from rag.uploads import admin_password_ok, save_upload
@@ -263,13 +263,30 @@ def speech_choices(speeches: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     return choices
 
 
+def llm_html(settings: Settings) -> str:
+    """Who writes the answers and, for the local model once loaded, its CPU kernels and speed here."""
+    info = describe(settings)
+    if info["provider"] == "none":
+        return ""
+    line = f"回答由 {esc(info['model'])} 生成"
+    if info.get("cpu_variant"):
+        line += f";llama.cpp CPU 内核:{esc(info['cpu_variant'])}"
+    speed = info.get("speed")
+    if isinstance(speed, dict):
+        line += (
+            f";本机速度:提示 {speed['prompt_tokens_per_s']} 词元/秒,"
+            f"生成 {speed['generation_tokens_per_s']} 词元/秒"
+        )
+    return f'<div class="pq-summary">{line}</div>'
+
+
 def index_html(qa: PolicyQA, speeches: Sequence[dict[str, Any]] | None = None) -> str:
     speeches = list_speeches(qa) if speeches is None else speeches
     chunks = sum(int(s.get("chunks") or 0) for s in speeches)
     head = (
         f'<div class="pq-summary">索引里有 <b>{len(speeches)}</b> 篇讲话、<b>{chunks}</b> 个段落;'
         f"最近一次导入:{esc(manifest_time(qa.settings))}</div>"
-    )
+    ) + llm_html(qa.settings)
     if not speeches:
         return head + "<p>索引里还没有讲话。请在“导入讲话”页上传讲话文件,或运行 python -m ingest。</p>"
     rows = "".join(

@@ -1,4 +1,4 @@
-"""python -m rag ask|search|eval — the command line over the speech index."""
+"""python -m rag ask|search|eval|llm-info — the command line over the speech index."""
 
 from __future__ import annotations
 
@@ -32,6 +32,37 @@ def _llm_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm-model", help="bundled model name, .gguf path or endpoint model name")
 
 
+def _llm_info(settings: Settings, as_json: bool, measure: bool) -> None:
+    """Which llama.cpp kernels this machine runs and how fast the local model is here."""
+    from rag.llm.bundled import gguf_path
+    from rag.llm.cpu_backend import load_cpu_backend
+    from rag.llm.speed import speed
+
+    backend = load_cpu_backend(settings.llm_cpu_variant)
+    model = gguf_path(settings.llm_model, settings.model_cache)
+    rate = None
+    if measure:
+        rate = speed(settings.model_cache, model, settings.llm_threads, settings.llm_cpu_variant)
+    if as_json:
+        print(json.dumps({"backend": backend.to_dict(), "speed": rate and rate.to_dict()}, indent=2))
+        return
+    where = f" ({backend.path.name})" if backend.path else " (built for one CPU level, no dispatch)"
+    print(f"llama.cpp CPU kernels: {backend.variant}{where}")
+    print(f"  compiled for: {' '.join(backend.features) or '-'}")
+    if backend.candidates:
+        print("  variants built (ggml's score on this CPU; 0 = cannot run here):")
+        print("    " + ", ".join(f"{name} {score}" for name, score in backend.candidates))
+    for line in backend.skipped:
+        print(f"  skipped {line}")
+    if rate:
+        print(f"model: {rate.model}, {rate.threads} threads, llama-cpp-python {rate.llama_cpp_version}")
+        print(
+            f"  prompt {rate.prompt_tokens_per_s} tokens/s, "
+            f"generation {rate.generation_tokens_per_s} tokens/s"
+        )
+        print(f"  (measured {rate.measured_at}, cached in {settings.model_cache})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Ask the work-safety speeches.")
     parser.add_argument("--store", type=Path, help="index folder (env POLICYQA_STORE_DIR)")
@@ -57,7 +88,19 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--store", type=Path, dest="store_sub")
     _llm_options(evaluate)
 
+    info = commands.add_parser("llm-info", help="the local model's CPU kernels and speed on this machine")
+    info.add_argument("--llm-model", help="bundled model name or .gguf path (default: the default model)")
+    info.add_argument("--no-speed", action="store_true", help="only say which kernels are used")
+    info.add_argument("--json", action="store_true")
+
     args = parser.parse_args(argv)
+    if args.command == "llm-info":
+        try:
+            _llm_info(Settings().with_overrides(llm_model=args.llm_model), args.json, not args.no_speed)
+        except (LLMError, FileNotFoundError) as error:
+            print(f"rag: {error}", file=sys.stderr)
+            return 2
+        return 0
     store = getattr(args, "store_sub", None) or args.store
     qa = PolicyQA.open(
         Settings().with_overrides(

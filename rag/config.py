@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=256, description="Longest answer the model may write.")
     llm_timeout_s: float = Field(default=120.0, description="Per request to an OpenAI-compatible endpoint.")
     llm_threads: int | None = Field(default=None, description="llama.cpp threads; default: all cores.")
+    llm_cpu_variant: str | None = Field(
+        default=None,
+        description="llama.cpp CPU kernels to load (e.g. haswell, x64); default: the best this CPU runs. "
+        "`python -m rag llm-info` lists them.",
+    )
     min_support: float = Field(
         default=0.6,
         description="Share of a generated sentence's character bigrams its cited passage must hold; "

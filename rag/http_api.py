@@ -51,7 +51,7 @@ from starlette.datastructures import UploadFile
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestLocked
 from rag.api import PolicyQA, QuestionError, check_question
-from rag.llm import LLMError
+from rag.llm import LLMError, describe
 from rag.store import StoreError, StoreUnavailable
 from rag.types import Answer
 from rag.uploads import admin_password_ok, save_upload, suffix_of
@@ -297,6 +297,7 @@ def create_api(qa: PolicyQA) -> FastAPI:
             "chunks": chunks,
             "index": chunks > 0,
             "model": qa.settings.embedding_model,
+            "llm": describe(qa.settings),
         }
 
     @api.post("/ask", dependencies=keyed)

@@ -158,7 +158,17 @@ def test_http_api_health(app_server: LiveApp) -> None:
         pytest.skip("rag.http_api is not there yet: app.py serves the chat page on a bare FastAPI")
     with urllib.request.urlopen(app_server.url + "api/health", timeout=10) as response:
         assert response.status == 200
-        json.loads(response.read())
+        assert json.loads(response.read())["llm"] == {"provider": "none"}
+
+
+def test_the_index_panel_names_who_writes_the_answers() -> None:
+    from app import llm_html
+    from rag.config import Settings
+
+    assert llm_html(Settings(llm="none")) == ""
+    assert "openai:deepseek-chat" in llm_html(Settings(llm="openai", llm_model="deepseek-chat"))
+    # The local model's CPU kernels are named only once it has loaded in this process.
+    assert "local:qwen2.5-coder-0.5b" in llm_html(Settings(llm="local", llm_model="qwen2.5-coder-0.5b"))
 
 
 # ---------------------------------------------------------------- pure pieces, no server

@@ -22,7 +22,7 @@ from rag.api import PolicyQA
 from rag.config import Settings
 from rag.generate import QUOTES_HEADER, GenerativeAnswerer, build_context, take_sentence
 from rag.guard import bigrams, judge, split_claims, support, without_topic
-from rag.local_model import ModelIntegrityError, gguf_path, join_parts
+from rag.llm.bundled import ModelIntegrityError, gguf_path, join_parts
 from rag.types import Answer
 from tests.conftest import SEED
 

@@ -1,5 +1,6 @@
 """Generated answers from real models: Qwen2.5-Coder-0.5B in-process (llama.cpp) and the same
-model behind llama-cpp-python's OpenAI-compatible server, reached through langchain-openai.
+model behind llama-cpp-python's OpenAI-compatible server (started by ``rag.llm.server`` on this
+CPU's kernels), reached through langchain-openai.
 
 These need requirements-llm.txt (part of requirements-dev.txt): llama-cpp-python and the
 model's part packages. The small model keeps them to about a minute on two cores.
@@ -16,7 +17,9 @@ import pytest
 from rag.api import PolicyQA
 from rag.config import Settings
 from rag.evaluate import unsupported_sentences
-from rag.local_model import gguf_path
+from rag.llm import describe
+from rag.llm.bundled import gguf_path
+from rag.llm.cpu_backend import load_cpu_backend
 from rag.types import Answer
 from tests.conftest import SEED
 from tests.servers import free_port, running, wait_for_http
@@ -61,6 +64,8 @@ def test_local_model_in_process(seed_store_dir, model_cache, embedder, small_mod
     assert generation and generation.model == f"local:{SMALL}"
     assert generation.first_token_ms is not None and generation.first_token_ms < generation.total_ms
     assert generation.context_chars <= qa.settings.llm_context_chars
+    # The health check and the page name the CPU kernels the model runs on in this process.
+    assert describe(qa.settings)["cpu_variant"] == load_cpu_backend().variant
 
     # A term the speeches name but never spell out: whatever the model adds must not survive.
     answer = qa.ask("“四个一律”要求什么?")
@@ -72,7 +77,7 @@ def test_openai_compatible_server(seed_store_dir, model_cache, embedder, small_m
     port = free_port()
     command = [
         sys.executable,
-        *("-m", "llama_cpp.server", "--model", str(small_model), "--model_alias", "qwen-small"),
+        *("-m", "rag.llm.server", "--model", str(small_model), "--model_alias", "qwen-small"),
         *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"),
     ]
     with running(command, port, log=tmp_path / "llama-server.log"):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.llm import LLMError
+from rag.llm.errors import LLMError
 
 CHUNK = 8 << 20
 
