@@ -192,6 +192,7 @@ def chunk_speech(speech: Speech, spec: ChunkSpec = ChunkSpec()) -> list[Chunk]:
                 date=speech.date,
                 place=speech.place,
                 scope=speech.scope,
+                speaker=speech.speaker,
             )
         )
     return chunks

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
 
+from ingest.heads import is_bare_date_line
+
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "DecodeError",
@@ -393,12 +395,17 @@ def _is_page_number(line: str) -> bool:
     return bool(text) and any(p.match(text) for p in _PAGE_NUMBER_PATTERNS)
 
 
+# A running header or footer is a short line: on two pages, a longer repeat is text.
+_RUNNING_LINE_MAX = 40
+
+
 def strip_page_furniture(pages: list[list[str]]) -> list[str]:
     """Flatten per-page lines, dropping page numbers and running headers/footers.
 
     Only the first and last two non-blank lines of a page are candidates, so a
     lone number inside the text is kept.  Headers/footers are lines repeated
-    (digits ignored) at a page edge on at least three pages and half of them.
+    (digits ignored) at a page edge on at least three pages and half of them;
+    in a two-page document, a short line at the edge of both pages.
     Blank lines at page edges go too: a paragraph may continue on the next page,
     and :func:`rejoin_pdf_lines` decides that from the text itself.
     """
@@ -415,6 +422,8 @@ def strip_page_furniture(pages: list[list[str]]) -> list[str]:
         edge_counts.update({key(lines[i]) for i in edge_indexes(lines)})
     threshold = max(3, (len(pages) + 1) // 2)
     repeated = {k for k, n in edge_counts.items() if n >= threshold and len(pages) >= 3}
+    if len(pages) == 2:
+        repeated = {k for k, n in edge_counts.items() if n == 2 and 0 < len(k) <= _RUNNING_LINE_MAX}
 
     out: list[str] = []
     for lines in pages:
@@ -466,11 +475,25 @@ def _collapse_spaced_cjk(text: str) -> str:
     return text
 
 
+# A run of Latin letters or digits at a line end that follows CJK text ("共计4", "使用Win").
+_TRAILING_RUN_AFTER_CJK = re.compile(r"[^\x00-\x7f][A-Za-z0-9.%]+$")
+# The rest of a wrapped number, followed by CJK text ("12家", "5%的").
+_LEADING_NUMBER_BEFORE_CJK = re.compile(r"[\d.,%]+[^\x00-\x7f]")
+
+
 def _join_pair(left: str, right: str) -> str:
-    """No space between CJK text; one space between Latin words."""
+    """No space between CJK text; one space between Latin words.
+
+    A number or word that the layout wrapped ("4" | "12家", "Win" | "dows") is one
+    token again: digits on both sides, or a Latin run that sits inside CJK text.
+    """
     a = left.rstrip(_QUOTES) or left
     b = right.lstrip(_QUOTES) or right
     if _is_wide(a[-1]) or _is_wide(b[0]):
+        return left + right
+    if (b[0].isascii() and b[0].isalnum() and _TRAILING_RUN_AFTER_CJK.search(a)) or (
+        a[-1].isdigit() and _LEADING_NUMBER_BEFORE_CJK.match(b)
+    ):
         return left + right
     if len(a) >= 2 and a[-1] == "-" and a[-2].isalpha() and b[0].isalpha():
         return left + right  # "well-" + "known": keep the hyphen, add no space
@@ -529,6 +552,8 @@ def rejoin_pdf_lines(lines: list[str]) -> list[str]:
     def breaks_between(cur: tuple[int, str], nxt: tuple[int, str]) -> bool:
         if nxt[0] > cur[0] + 1 and nxt[0] - base >= 2:
             return True  # first-line indent or a centred line
+        if is_bare_date_line(cur[1]) or is_bare_date_line(nxt[1]):
+            return True  # a date under a title or a signature, which may reach the right margin
         if _HEADING_START.match(nxt[1]) or is_titleish(nxt):
             return True
         if is_short(cur):

@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ from ingest.clean import clean_text
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_text
 from ingest.manifest import MANIFEST_NAME, FileRecord, Manifest
 from ingest.speeches import deduplicate, split_speeches
+from ingest.titles import display_titles
 from ingest.types import Chunk, Speech
 from rag.config import Settings
 from rag.keyword_index import INDEX_NAME, KeywordDoc, KeywordIndex
@@ -55,6 +56,33 @@ class FileError:
 
 
 @dataclass(frozen=True)
+class FoundSpeech:
+    """What ingest made of one speech in a file, for the report: a user checks it at a glance."""
+
+    title: str
+    date: str | None
+    place: str | None
+    speaker: str | None
+    title_from: str
+    paragraphs: int
+
+    @classmethod
+    def of(cls, speech: Speech) -> FoundSpeech:
+        return cls(
+            speech.title, speech.date, speech.place, speech.speaker, speech.title_from, len(speech.paragraphs)
+        )
+
+
+@dataclass(frozen=True)
+class FileSpeeches:
+    """The speeches found in one file (before speeches held by other files too are merged)."""
+
+    file: str
+    speeches: tuple[FoundSpeech, ...]
+    read: bool = True  # read this run; False: unchanged, as the manifest remembers it
+
+
+@dataclass(frozen=True)
 class IngestReport:
     files: int
     files_changed: int
@@ -69,6 +97,7 @@ class IngestReport:
     errors: tuple[FileError, ...] = field(default=())
     seconds: float = 0.0
     store: str = ""
+    found: tuple[FileSpeeches, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -78,6 +107,7 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["errors"] = [asdict(e) for e in self.errors]
+        data["found"] = [asdict(f) for f in self.found]
         return data
 
     def summary(self) -> str:
@@ -92,6 +122,13 @@ class IngestReport:
                 f"embedded: {self.embedded}   ({self.seconds:.1f} s)"
             ),
         ]
+        for found in (f for f in self.found if f.read):
+            lines.append(f"  {Path(found.file).name}: {len(found.speeches)} speech(es)")
+            lines.extend(
+                f"    《{s.title}》 {s.date or '(no date)'}"
+                + (" (title from the file name)" if s.title_from == "file name" else "")
+                for s in found.speeches
+            )
         if self.errors:
             lines.append(f"errors: {len(self.errors)}")
             lines.extend(f"  {e.file}: {e.reason}" for e in self.errors)
@@ -110,19 +147,26 @@ def plan_chunks(speeches: Iterable[Speech], spec: ChunkSpec) -> list[Chunk]:
     """Every chunk the index should hold: each speech once, each chunk text once."""
     planned: list[Chunk] = []
     seen_texts: set[str] = set()
-    for speech in deduplicate(speeches):
+    kept = deduplicate(speeches)
+    shown = display_titles(kept)
+    for speech in kept:
+        display = shown[speech.speech_id]
         for chunk in chunk_speech(speech, spec):
             key = "".join(chunk.text.split())
             if key not in seen_texts:
                 seen_texts.add(key)
-                planned.append(chunk)
+                planned.append(replace(chunk, display_title=display) if display != speech.title else chunk)
     return planned
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    """What the store keeps beside a chunk. speech_title is the title users see (told apart
+    from others of the same title); original_title is the speech's own."""
     return {
         "speech_id": chunk.speech_id,
-        "speech_title": chunk.speech_title,
+        "speech_title": chunk.display_title or chunk.speech_title,
+        "original_title": chunk.speech_title,
+        "speaker": chunk.speaker,
         "source": chunk.source,
         "sources": list(chunk.sources),
         "position": chunk.position,
@@ -240,6 +284,11 @@ def _ingest_locked(
             failed += 1
             errors.append(FileError(str(path), f"cannot read: {error.strerror or error}"))
 
+    found = tuple(
+        FileSpeeches(str(path), tuple(FoundSpeech.of(s) for s in record.speeches), str(path) in changed)
+        for path in files
+        if (record := changed.get(str(path)) or manifest.files.get(str(path))) is not None
+    )
     gone = [key for key in manifest.files if prune and not Path(key).exists()]
     # Nothing to do: answer from the manifest without opening Chroma, which rewrites its
     # files on open. The keyword count guards against an index deleted by hand.
@@ -266,6 +315,7 @@ def _ingest_locked(
             errors=tuple(errors),
             seconds=time.perf_counter() - started,
             store=describe_location(settings),
+            found=found,
         )
 
     store = ChunkStore.open(settings, model_name)
@@ -297,6 +347,7 @@ def _ingest_locked(
         errors=tuple(errors),
         seconds=time.perf_counter() - started,
         store=store.location,
+        found=found,
         **counts,
     )
 
@@ -349,7 +400,7 @@ def _reconcile(
     )
     updated = 0
     for chunk in missing:
-        slot = (chunk.source, chunk.speech_title, chunk.position)
+        slot = (chunk.source, chunk.display_title or chunk.speech_title, chunk.position)
         if old_slots[slot]:
             old_slots[slot] -= 1
             updated += 1

@@ -12,9 +12,13 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from ingest import heads
+from ingest.heads import find_date
 from ingest.types import Speech
+
+__all__ = ["deduplicate", "find_date", "find_place", "is_salutation", "is_title", "split_speeches"]
 
 _GENRE = re.compile(r"(讲话|发言|致辞|讲稿|报告|动员令|总结)")
 _SENTENCE_PUNCT = re.compile(r"[。！？!?；;:：,，]")
@@ -27,8 +31,6 @@ _SALUTATION = re.compile(
 _TITLE_MAX = 60
 _UNTITLED_TITLE_LEN = 24
 
-_FULL_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _UNIT = r"(?:省|自治区|市|自治州|县|区|镇|乡)"
 # Only explicit statements: "在铜仁市召开", "沙道观镇经济社会发展" is too loose to trust.
 _PLACE = re.compile(
@@ -57,47 +59,166 @@ def is_salutation(paragraph: str) -> bool:
     return _SALUTATION.match(paragraph) is not None
 
 
+@dataclass(frozen=True)
+class _Head:
+    """What the lines around a title said about its speech (see ingest.heads)."""
+
+    date: str | None = None  # a date line under the title
+    title_date: str | None = None  # a date on the title line itself
+    closing_date: str | None = None  # a date line under the closing signature
+    place: str | None = None
+    speaker: str | None = None
+    subtitle: str | None = None
+
+
 def split_speeches(paragraphs: list[str], source: str) -> list[Speech]:
-    """Cut a page at its title lines, and at salutations that follow body text."""
+    """Cut a page into speeches, keeping head lines (date, speaker, subtitle) out of the text.
+
+    A speech starts at a title line, and at a salutation that follows body text.
+    A title that follows body text starts a speech when its own head follows it
+    (a date line, a subtitle or a salutation); without one it still does on a page
+    of bare titles and bodies, but not where it looks cited (《…》, after a "：")
+    nor in a file whose speeches carry date lines: there it is a quoted title.
+    A short line without a genre word is a title at the top of a file, or when a
+    full head (date line, then a salutation or body) follows it.
+    """
     speeches: list[Speech] = []
     title: str | None = None
+    head = _Head()
     body: list[str] = []
+    dated_file = False  # this file's speeches carry date lines or subtitles
 
     def flush() -> None:
-        if body:
-            speeches.append(_make_speech(title, body, source))
+        if _has_content(body):
+            speeches.append(_make_speech(title, body, source, head))
 
-    for paragraph in paragraphs:
-        if is_title(paragraph):
-            if _has_content(body):
-                flush()
-                body = []
-            title = paragraph  # of two title lines in a row, the nearer one names the speech
+    for at, paragraph in enumerate(paragraphs):
+        opening = not _has_content(body)
+        date_line = heads.parse_date_line(paragraph)
+        if opening:
+            subtitle = heads.subtitle_of(paragraph)
+            if subtitle is not None and title is not None and head.subtitle is None:
+                head, dated_file = replace(head, subtitle=subtitle), True
+                continue
+            if date_line is not None:
+                head, dated_file = _with_date_line(head, date_line), True
+                continue
+            if (place := heads.place_line(paragraph)) is not None:
+                head = replace(head, place=head.place or place)
+                continue
+            if title is not None and not body and heads.is_speaker_line(paragraph):
+                head = replace(head, speaker=head.speaker or paragraph.strip())
+                continue
+        elif date_line is not None and head.closing_date in (None, date_line.date):
+            # A date under the closing signature: when the speech was given.
+            head = replace(head, closing_date=date_line.date)
             continue
-        if is_salutation(paragraph) and _has_content(body):
+        if is_title(paragraph) and not heads.is_table_row(paragraph):
+            if not opening:
+                if not _starts_speech(paragraphs, at, dated_file):
+                    body.append(paragraph)  # a meeting's title quoted in the text
+                    continue
+                flush()
+                body, head = [], _Head()
+            title, title_date = heads.split_title_date(paragraph)
+            head = replace(head, title_date=title_date)
+            continue
+        starts_file = not speeches and title is None and not body
+        if heads.is_candidate_title(paragraph) and (
+            starts_file or (not opening and _full_head_follows(paragraphs, at))
+        ):
             flush()
-            body, title = [], None
+            body, head = [], _Head()
+            title = paragraph.strip()
+            continue
+        if is_salutation(paragraph) and not opening:
+            flush()
+            body, title, head = [], None, _Head()
         body.append(paragraph)
     flush()
+    if len(speeches) == 1 and not speeches[0].titled:
+        named = heads.title_from_file_name(source)
+        if named is not None:
+            speeches[0] = replace(speeches[0], title=named, title_from=TITLE_FROM_FILE_NAME)
     return speeches
+
+
+TITLE_FROM_TEXT = "text"
+TITLE_FROM_FILE_NAME = "file name"
+TITLE_FROM_OPENING = "opening words"
+# Head lines (speaker, subtitle, place) that may stand between a title and its date line.
+_HEAD_LINES_MAX = 3
+
+
+def _with_date_line(head: _Head, line: heads.DateLine) -> _Head:
+    return replace(
+        head,
+        date=head.date or line.date,
+        place=head.place or line.place,
+        speaker=head.speaker or line.speaker,
+    )
+
+
+def _head_after(paragraphs: list[str], at: int) -> tuple[bool, int]:
+    """Whether a date line or subtitle follows line `at` among its head lines, and where the head ends."""
+    dated = False
+    j = at + 1
+    while j < len(paragraphs) and j <= at + _HEAD_LINES_MAX:
+        line = paragraphs[j]
+        if heads.parse_date_line(line) is not None or heads.subtitle_of(line) is not None:
+            dated = True
+        elif not (heads.is_speaker_line(line) or heads.place_line(line)):
+            break
+        j += 1
+    return dated, j
+
+
+def _starts_speech(paragraphs: list[str], at: int, dated_file: bool) -> bool:
+    """Does the title line at `at`, after body text, start a new speech?"""
+    dated, end = _head_after(paragraphs, at)
+    if dated or (end < len(paragraphs) and is_salutation(paragraphs[end])):
+        return True
+    previous = paragraphs[at - 1].rstrip() if at else ""
+    cited = heads.looks_quoted(paragraphs[at]) or previous.endswith(("：", ":"))
+    return not (cited or dated_file)
+
+
+def _full_head_follows(paragraphs: list[str], at: int) -> bool:
+    """A short line mid-file is a title only under a full head: a date line, then a salutation
+    or body text. A signature over a closing date is followed by a title or nothing."""
+    dated, end = _head_after(paragraphs, at)
+    if not dated or end >= len(paragraphs):
+        return False
+    following = paragraphs[end]
+    return is_salutation(following) or not (is_title(following) or heads.is_candidate_title(following))
 
 
 def _has_content(body: list[str]) -> bool:
     return any(not is_salutation(p) for p in body)
 
 
-def _make_speech(title: str | None, body: list[str], source: str) -> Speech:
+def _make_speech(title: str | None, body: list[str], source: str, head: _Head = _Head()) -> Speech:
     text = "\n".join(body)
-    heading = "\n".join([title or "", *body[:3]])
+    opening = "\n".join(body[:3])
+    heading = "\n".join([title or "", opening])
     return Speech(
         title=title or untitled_title(body),
         paragraphs=tuple(body),
         source=source,
         titled=title is not None,
-        date=find_date(heading),
-        place=find_place(heading),
+        date=head.date or head.title_date or head.closing_date or find_date(opening),
+        place=head.place
+        or find_place(head.subtitle or "")
+        or find_place(heading)
+        or heads.title_place(title or "")
+        or heads.title_place(head.subtitle or ""),
         scope=find_scope(text),
         sources=(source,),
+        speaker=head.speaker
+        or heads.speaker_in_title(title or "")
+        or heads.speaker_in_title(head.subtitle or ""),
+        subtitle=head.subtitle,
+        title_from=TITLE_FROM_TEXT if title is not None else TITLE_FROM_OPENING,
     )
 
 
@@ -106,16 +227,6 @@ def untitled_title(body: list[str]) -> str:
     opening = next((p for p in body if not is_salutation(p)), body[0])
     first = re.split(r"(?<=[。！？；;])", opening, maxsplit=1)[0]
     return first if len(first) <= _UNTITLED_TITLE_LEN else first[:_UNTITLED_TITLE_LEN] + "…"
-
-
-def find_date(text: str) -> str | None:
-    """The first full date the text states (YYYY-MM-DD), else a stated year."""
-    if match := _FULL_DATE.search(text):
-        year, month, day = (int(g) for g in match.groups())
-        return f"{year:04d}-{month:02d}-{day:02d}"
-    if match := _YEAR.search(text):
-        return match.group(1)
-    return None
 
 
 def find_place(text: str) -> str | None:
@@ -177,6 +288,9 @@ def deduplicate(speeches: Iterable[Speech]) -> list[Speech]:
                 titled=True,
                 date=chosen.date or donor.date,
                 place=chosen.place or donor.place,
+                speaker=chosen.speaker or donor.speaker,
+                subtitle=chosen.subtitle or donor.subtitle,
+                title_from=donor.title_from,
             )
         # A speech built without a sources list is held by its own source.
         sources = tuple(
@@ -256,13 +370,13 @@ def _split_host(
 
 def _cut(host: Speech, guest: Speech, count: int) -> list[Speech] | None:
     """Host split around guest, when guest (sharing `count` distinct paragraphs) is one block inside it."""
-    guest_paragraphs = set(guest.paragraphs)
+    guest_paragraphs = {paragraph_key(p) for p in guest.paragraphs}
     size = len(guest_paragraphs)
-    if size < _MIN_GLUED_PARAGRAPHS or size >= len(set(host.paragraphs)):
+    if size < _MIN_GLUED_PARAGRAPHS or size >= len({paragraph_key(p) for p in host.paragraphs}):
         return None
     if count < DUPLICATE_CONTAINMENT * size:
         return None
-    where = {p: i for i, p in reversed(list(enumerate(host.paragraphs)))}
+    where = {paragraph_key(p): i for i, p in reversed(list(enumerate(host.paragraphs)))}
     positions = sorted(where[p] for p in guest_paragraphs if p in where)
     start, stop = positions[0], positions[-1] + 1
     if stop - start > len(guest.paragraphs) + 2:
@@ -274,15 +388,26 @@ def _cut(host: Speech, guest: Speech, count: int) -> list[Speech] | None:
     pieces = []
     for number, part in enumerate(parts):
         if _has_content(list(part)):
-            title = host.title if number == 0 and host.titled else None
-            pieces.append(replace(_make_speech(title, list(part), host.source), sources=host.sources))
+            first = number == 0 and host.titled
+            title = host.title if first else None
+            head = (
+                _Head(date=host.date, place=host.place, speaker=host.speaker, subtitle=host.subtitle)
+                if first
+                else _Head()
+            )
+            pieces.append(replace(_make_speech(title, list(part), host.source, head), sources=host.sources))
     return pieces or None
 
 
 def _common_paragraphs(speeches: Iterable[Speech]) -> frozenset[str]:
     """Salutations, and paragraphs more than _COMMON_HOLDERS speeches hold: no sign two speeches are one."""
-    held = Counter(p for speech in speeches for p in set(speech.paragraphs))
+    held = Counter(p for speech in speeches for p in {paragraph_key(q) for q in speech.paragraphs})
     return frozenset(p for p, n in held.items() if n > _COMMON_HOLDERS or is_salutation(p))
+
+
+def paragraph_key(paragraph: str) -> str:
+    """Two copies of a paragraph that differ only in punctuation width or spacing are one."""
+    return heads.fold(paragraph)
 
 
 class _Index:
@@ -306,7 +431,7 @@ class _Index:
         self.common_holders: dict[str, set[int]] = defaultdict(set)  # mostly-common holders only
 
     def add(self, key: int, speech: Speech) -> None:
-        distinct = frozenset(speech.paragraphs)
+        distinct = frozenset(paragraph_key(p) for p in speech.paragraphs)
         self.distinct[key] = distinct
         common = [p for p in distinct if p in self.common]
         if distinct and len(common) >= DUPLICATE_CONTAINMENT * len(distinct):

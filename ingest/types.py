@@ -23,6 +23,10 @@ class Speech:
     place: str | None = None
     scope: str | None = None
     sources: tuple[str, ...] = field(default=())
+    speaker: str | None = None
+    subtitle: str | None = None
+    # Where the title came from: the text itself, the file name, or the opening words.
+    title_from: str = "text"
 
     @property
     def text(self) -> str:
@@ -47,6 +51,9 @@ class Speech:
             "place": self.place,
             "scope": self.scope,
             "sources": list(self.sources),
+            "speaker": self.speaker,
+            "subtitle": self.subtitle,
+            "title_from": self.title_from,
         }
 
     @classmethod
@@ -60,6 +67,11 @@ class Speech:
             place=data.get("place"),  # type: ignore[arg-type]
             scope=data.get("scope"),  # type: ignore[arg-type]
             sources=tuple(data.get("sources") or (data["source"],)),  # type: ignore[arg-type]
+            speaker=data.get("speaker"),  # type: ignore[arg-type]
+            subtitle=data.get("subtitle"),  # type: ignore[arg-type]
+            title_from=str(
+                data.get("title_from") or ("text" if data.get("titled", True) else "opening words")
+            ),
         )
 
 
@@ -79,6 +91,9 @@ class Chunk:
     date: str | None = None
     place: str | None = None
     scope: str | None = None
+    speaker: str | None = None
+    # The title shown to users where speeches share one (see ingest.titles); not part of the id.
+    display_title: str = ""
 
     @property
     def chunk_id(self) -> str:

@@ -273,10 +273,15 @@ class AnswerComposer:
         )
 
     def occasions(self, passages: Sequence[Passage]) -> dict[str, str]:
-        """Each speech's title and opening sentence: where it says what the meeting was."""
-        openings = self.store.openings({p.speech_id for p in passages if p.speech_id})
+        """Each speech's own title and opening sentence: where it says what the meeting was.
+
+        The speech's own title, not the display title: what tells two speeches of one title
+        apart is drawn from their openings already, and counting it twice skews the scores."""
+        openings = self.store.titled_openings({p.speech_id for p in passages if p.speech_id})
         return {
-            p.speech_id: p.speech_title + "\n" + _first_sentences(openings.get(p.speech_id, ""))
+            p.speech_id: openings.get(p.speech_id, (p.speech_title, ""))[0]
+            + "\n"
+            + _first_sentences(openings.get(p.speech_id, ("", ""))[1])
             for p in passages
         }
 

@@ -217,7 +217,10 @@ class PolicyQA:
         return report
 
     def speeches(self) -> list[dict[str, Any]]:
-        """One entry per speech in the index: id, title, sources, date, place, chunks."""
+        """One entry per speech in the index: id, title, sources, date, place, chunks.
+
+        title is the one users see (speeches sharing a title are told apart in it);
+        original_title is the speech's own."""
         found: dict[str, dict[str, Any]] = {}
         for meta in self.store.metadata_by_id().values():
             entry = found.setdefault(
@@ -225,6 +228,8 @@ class PolicyQA:
                 {
                     "speech_id": meta.get("speech_id"),
                     "title": meta.get("speech_title"),
+                    "original_title": meta.get("original_title") or meta.get("speech_title"),
+                    "speaker": meta.get("speaker"),
                     "sources": list(meta.get("sources") or [meta.get("source")]),
                     "date": meta.get("date"),
                     "place": meta.get("place"),

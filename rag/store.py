@@ -237,13 +237,20 @@ class ChunkStore:
 
     def openings(self, speech_ids: Iterable[str]) -> dict[str, str]:
         """The first chunk's text of each speech."""
+        return {speech_id: text for speech_id, (_, text) in self.titled_openings(speech_ids).items()}
+
+    def titled_openings(self, speech_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Each speech's own title (not the display title that tells it from others) and first chunk."""
         ids = list(speech_ids)
         if not ids:
             return {}
         page = self._collection.get(
             where={"$and": [{"speech_id": {"$in": ids}}, {"position": 0}]}, include=["documents", "metadatas"]
         )
-        return {m["speech_id"]: d for d, m in zip(page["documents"], page["metadatas"], strict=True)}
+        return {
+            m["speech_id"]: (str(m.get("original_title") or m.get("speech_title") or ""), d)
+            for d, m in zip(page["documents"], page["metadatas"], strict=True)
+        }
 
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None

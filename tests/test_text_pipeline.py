@@ -126,7 +126,9 @@ def test_deduplicate_keeps_the_fuller_copy_and_every_source() -> None:
 
 def test_date_and_place_only_when_stated() -> None:
     assert find_date("2021年3月5日在铜仁市召开") == "2021-03-05"
-    assert find_date("2020年第三季度") == "2020"
+    assert find_date("2020年第三季度") is None  # a bare year names a period, not a date
+    assert find_date("二〇二四年四月二十三日") == "2024-04-23"
+    assert find_date("2024年4月") == "2024-04"
     assert find_date("今年以来") is None
     assert find_place("今天在铜仁市召开全市会议") == "铜仁市"
     assert find_place("在全县第三季度安全生产工作会议上") is None
