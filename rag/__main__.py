@@ -86,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--baseline", action="store_true", help="also score a plain LangChain baseline")
     evaluate.add_argument("--store", type=Path, dest="store_sub")
+    evaluate.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        default=[],
+        help="a folder of speeches the questions also cover (e.g. eval/speeches): it and the data folder "
+        "are ingested into the store first; repeatable",
+    )
     _llm_options(evaluate)
 
     info = commands.add_parser("llm-info", help="the local model's CPU kernels and speed on this machine")
@@ -124,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from rag.evaluate import format_report, run_evaluation
 
-            data = run_evaluation(qa, args.file, baseline=args.baseline)
+            data = run_evaluation(qa, args.file, baseline=args.baseline, corpus=args.corpus)
             print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_report(data))
     except QuestionError as error:
         print(f"问题无效: {error}", file=sys.stderr)

@@ -8,6 +8,7 @@ their citations hold evidence, and on refusing exactly the unanswerable ones.
 from __future__ import annotations
 
 import json
+import re
 import resource
 import statistics
 import time
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from rag.api import PolicyQA
 
 UNANSWERABLE = "unanswerable"
+MENTION_NOTE = "讲话只是提到了"
+# Gold evidence that spells a term out: "“两查”就是…", "即…", "是指…", "“三个到位”：…".
+_DEFINES = re.compile(r"就是|是指|指的是|即|所谓|[”\"][：:]")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class Question:
     type: str
     evidence: tuple[str, ...]
     answer_keywords: tuple[str, ...]
+    history: tuple[tuple[str, str], ...] = ()
+    source: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -50,6 +56,8 @@ def load_questions(path: Path) -> list[Question]:
                 type=data.get("type", ""),
                 evidence=tuple(data.get("evidence") or ()),
                 answer_keywords=tuple(data.get("answer_keywords") or ()),
+                history=tuple((str(q), str(a)) for q, a in data.get("history") or ()),
+                source=str(data.get("source") or ""),
             )
         )
     return questions
@@ -80,14 +88,20 @@ class RetrievalScores:
 
 
 def score_retrieval(
-    questions: Sequence[Question], search: Callable[[str, int], Sequence[str]], depth: int = 10
+    questions: Sequence[Question],
+    search: Callable[[str, int], Sequence[str]],
+    depth: int = 10,
+    query: Callable[[Question], str] | None = None,
 ) -> RetrievalScores:
-    """hit@1/3/5 and MRR@depth of a search function over the answerable questions."""
+    """hit@1/3/5 and MRR@depth of a search function over the answerable questions.
+
+    query turns a question into the search text (e.g. a follow-up plus its history); default: as asked."""
     with_evidence = [q for q in questions if q.answerable and q.evidence]
     ranks = []
     misses = []
     for question in with_evidence:
-        rank = first_hit_rank(search(question.question, depth), question.evidence)
+        text = query(question) if query else question.question
+        rank = first_hit_rank(search(text, depth), question.evidence)
         ranks.append(rank)
         if rank is None or rank > 5:
             misses.append(question.id)
@@ -108,23 +122,53 @@ class AnswerScores:
     answerable_refused: float = 0.0
     latency_ms_p50: float = 0.0
     latency_ms_p95: float = 0.0
+    by_type: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mention_notes: int = 0  # answers to answerable questions that say a term is only mentioned
+    mention_notes_on_defined: int = 0  # ... where the gold evidence spells the term out: false notes
     failures: list[dict[str, Any]] = field(default_factory=list)
     generation: dict[str, Any] | None = None
 
 
+def defines_a_term(evidence: Sequence[str]) -> bool:
+    return any(_DEFINES.search(e) for e in evidence)
+
+
+def _by_type(rows: Sequence[tuple[str, bool, float | None]]) -> dict[str, dict[str, Any]]:
+    """Per question type: how many, refused share, keyword recall (answerable types only)."""
+    grouped: dict[str, list[tuple[bool, float | None]]] = {}
+    for kind, refused, recall in rows:
+        grouped.setdefault(kind or "-", []).append((refused, recall))
+    out = {}
+    for kind, items in sorted(grouped.items()):
+        recalls = [r for _, r in items if r is not None]
+        out[kind] = {
+            "questions": len(items),
+            "refused": round(statistics.fmean(float(f) for f, _ in items), 3),
+            "keyword_recall": round(statistics.fmean(recalls), 3) if recalls else None,
+        }
+    return out
+
+
 def score_answers(
-    questions: Sequence[Question], ask: Callable[[str], Answer], min_support: float = 0.6
+    questions: Sequence[Question], ask: Callable[..., Answer], min_support: float = 0.6
 ) -> AnswerScores:
+    """ask(question) or, for a follow-up, ask(question, history)."""
     recalls, cited, cited_good, latencies = [], 0, 0, []
     answers: list[Answer] = []
     refused_unanswerable, refused_answerable = [], []
+    typed: list[tuple[str, bool, float | None]] = []
+    mention_notes = mention_notes_on_defined = 0
     failures = []
     for question in questions:
         started = time.perf_counter()
-        answer = ask(question.question)
+        if question.history:
+            answer = ask(question.question, list(question.history))
+        else:
+            answer = ask(question.question)
         latencies.append((time.perf_counter() - started) * 1000)
         answers.append(answer)
         if not question.answerable:
+            typed.append((question.type, answer.refused, None))
             refused_unanswerable.append(answer.refused)
             if not answer.refused:
                 failures.append({"id": question.id, "problem": "answered an unanswerable question"})
@@ -134,6 +178,12 @@ def score_answers(
         found = [k for k in question.answer_keywords if _squash(k) in text]
         recall = len(found) / len(question.answer_keywords) if question.answer_keywords else 1.0
         recalls.append(recall)
+        typed.append((question.type, answer.refused, recall))
+        if MENTION_NOTE in answer.text or MENTION_NOTE in (answer.note or ""):
+            mention_notes += 1
+            if defines_a_term(question.evidence):
+                mention_notes_on_defined += 1
+                failures.append({"id": question.id, "problem": "false mention-only note"})
         for citation in answer.citations:
             cited += 1
             cited_good += holds_evidence(citation.passage or citation.quote, question.evidence)
@@ -152,6 +202,9 @@ def score_answers(
         answerable_refused=statistics.fmean(refused_answerable) if refused_answerable else 0.0,
         latency_ms_p50=_percentile(latencies, 50),
         latency_ms_p95=_percentile(latencies, 95),
+        by_type=_by_type(typed),
+        mention_notes=mention_notes,
+        mention_notes_on_defined=mention_notes_on_defined,
         failures=failures,
         generation=generation_stats(answers, min_support),
     )
@@ -249,9 +302,17 @@ def format_report(data: dict[str, Any]) -> str:
         f"answers: keyword recall {a['keyword_recall']:.3f}  "
         f"citation precision {a['citation_precision']:.3f}",
         f"refused: unanswerable {a['unanswerable_refused']:.3f}  answerable {a['answerable_refused']:.3f}",
+        f"mention-only notes: {a.get('mention_notes', 0)} on answerable questions, "
+        f"{a.get('mention_notes_on_defined', 0)} where the gold evidence spells the term out (false)",
         f"ask() latency: p50 {a['latency_ms_p50']:.0f} ms  p95 {a['latency_ms_p95']:.0f} ms   "
         f"peak RSS {data.get('peak_rss_mb', 0)} MB",
     ]
+    for kind, row in (a.get("by_type") or {}).items():
+        recall = "-" if row["keyword_recall"] is None else f"{row['keyword_recall']:.3f}"
+        lines.append(
+            f"  {kind:<13} {row['questions']:>4} questions  keyword recall {recall}  "
+            f"refused {row['refused']:.3f}"
+        )
     if b := data.get("langchain_baseline"):
         lines.append(
             f"LangChain baseline (500/50 splitter, Chroma top-k, same embedder): hit@1 {b['hit@1']:.3f}  "
@@ -277,11 +338,30 @@ def format_report(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_evaluation(qa: PolicyQA, path: Path, *, baseline: bool = False) -> dict[str, Any]:
-    """Everything `python -m rag eval` prints, as one dict."""
+def ensure_corpus(qa: PolicyQA, corpus: Sequence[Path]) -> str:
+    """Make the index hold the data folder plus the corpus folders (unchanged files cost nothing)."""
+    report = qa.ingest([qa.settings.data_dir, *corpus])
+    return report.summary()
+
+
+def run_evaluation(
+    qa: PolicyQA, path: Path, *, baseline: bool = False, corpus: Sequence[Path] = ()
+) -> dict[str, Any]:
+    """Everything `python -m rag eval` prints, as one dict.
+
+    corpus: folders of speeches the questions also ask about (e.g. eval/speeches); they are
+    ingested, with the data folder, into qa's store first."""
+    from rag.conversation import retrieval_query
+
     questions = load_questions(path)
+    if corpus:
+        ensure_corpus(qa, corpus)
     qa.warm_up()
-    retrieval = score_retrieval(questions, lambda q, k: passage_texts(qa.search(q, k=k)))
+    retrieval = score_retrieval(
+        questions,
+        lambda q, k: passage_texts(qa.search(q, k=k)),
+        query=lambda q: retrieval_query(q.question, list(q.history)) if q.history else q.question,
+    )
     answers = score_answers(questions, qa.ask, qa.settings.min_support)
     rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # before the baseline
     baseline_scores = None
@@ -292,4 +372,6 @@ def run_evaluation(qa: PolicyQA, path: Path, *, baseline: bool = False) -> dict[
             baseline_scores = score_retrieval(questions, plain.search)
     data = report(retrieval, answers, baseline_scores)
     data["peak_rss_mb"] = rss_mb
+    data["questions_file"] = str(path)
+    data["corpus"] = [str(c) for c in corpus]
     return data

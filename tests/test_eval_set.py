@@ -1,0 +1,105 @@
+"""The evaluation set under eval/ is sound: gold evidence is in its speech, ids unique, split clean.
+
+Fast: no index, no model; it only decodes the speech files (GBK .txt, .docx, .pdf, .html, .txt).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from eval.build_questions import ANSWERABLE_TYPES, collect, corpus_files, decoded, loose, problems, split
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT / "eval"
+
+
+def _rows(name: str) -> list[dict]:
+    return [json.loads(line) for line in (EVAL / name).read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.fixture(scope="module")
+def questions() -> list[dict]:
+    return _rows("questions.jsonl")
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, str]:
+    return {str(p.relative_to(ROOT)): decoded(p) for p in corpus_files()}
+
+
+def test_every_evidence_string_is_in_its_source(questions, texts):
+    for row in questions:
+        if row["type"] == "unanswerable":
+            assert row["evidence"] == [] and row["answer_keywords"] == []
+            continue
+        text = texts[row["source"]]
+        assert row["evidence"], row["id"]
+        for evidence in row["evidence"]:
+            assert evidence in text, (row["id"], evidence)
+        for keyword in row["answer_keywords"]:
+            assert any(keyword in e for e in row["evidence"]), (row["id"], keyword)
+
+
+def test_off_corpus_facts_are_nowhere_in_the_corpus(questions, texts):
+    everything = loose("\n".join(texts.values()))
+    off = [r for r in questions if r["type"] in ("unanswerable", "partial")]
+    assert all(r.get("absent") for r in off)
+    for row in off:
+        for fact in row["absent"]:
+            assert loose(fact) not in everything, (row["id"], fact)
+
+
+def test_ids_unique_and_the_file_matches_its_sources(questions):
+    assert len({r["id"] for r in questions}) == len(questions)
+    assert collect() == questions, "eval/questions.jsonl is stale: run eval/build_questions.py"
+
+
+def test_split_is_disjoint_covering_and_reproducible(questions):
+    calibration, test = _rows("calibration.jsonl"), _rows("test.jsonl")
+    cal_ids, test_ids = {r["id"] for r in calibration}, {r["id"] for r in test}
+    assert not cal_ids & test_ids
+    assert cal_ids | test_ids == {r["id"] for r in questions}
+    assert abs(len(calibration) - len(test)) <= 2
+    again_cal, again_test = split(questions)
+    assert [r["id"] for r in again_cal] == [r["id"] for r in calibration]
+    assert [r["id"] for r in again_test] == [r["id"] for r in test]
+    for part in (calibration, test):  # every type in both parts
+        assert {r["type"] for r in part} == {r["type"] for r in questions}
+
+
+def test_counts_meet_the_minimums(questions):
+    by_type = Counter(r["type"] for r in questions)
+    answerable = [r for r in questions if r["type"] in ANSWERABLE_TYPES]
+    assert len(answerable) >= 250
+    assert by_type["unanswerable"] >= 100
+    assert by_type["partial"] >= 10
+    by_source = Counter(r["source"] for r in answerable)
+    assert by_source["data/000_6f579f50373472dc.txt"] >= 80
+    speeches = sorted(str(p.relative_to(ROOT)) for p in (EVAL / "speeches").iterdir())
+    assert len(speeches) >= 6
+    for source in speeches:
+        kinds = {r["type"] for r in answerable if r["source"] == source}
+        assert kinds == set(ANSWERABLE_TYPES), (source, set(ANSWERABLE_TYPES) - kinds)
+    assert all(r.get("history") for r in questions if r["type"] == "followup")
+
+
+def test_speeches_come_in_every_format_and_are_full_length(texts):
+    suffixes = Counter(Path(s).suffix for s in texts)
+    assert {".txt", ".docx", ".pdf", ".html"} <= set(suffixes)
+    assert any(Path(s).name.endswith("_gbk.txt") for s in texts)
+    for source, text in texts.items():
+        if source.startswith("eval/"):
+            assert 1500 <= len(text) <= 3000, source
+            assert "同志们：" in text and "（一）" in text and "一是" in text, source
+
+
+def test_the_set_is_sound():
+    assert problems(collect()) == []
+
+
+def test_dev_copy_is_in_the_repo():
+    assert len(_rows("dev.jsonl")) >= 30
