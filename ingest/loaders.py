@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
 
-from ingest.heads import is_bare_date_line
+from ingest.heads import is_bare_date_line, is_speaker_line
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -607,6 +607,17 @@ _BOILER_TOKEN = re.compile(
     r"source)(?=$|[-_\s\d])",
     re.I,
 )
+
+
+def is_speech_head(text: str) -> bool:
+    """A speech's own date line "（2024年1月12日）" or speaker line, which sites often class as
+    "meta" or "date" like their publishing line. The publishing line is not bracketed and
+    carries labels (发布时间：…  来源：…), so it still goes."""
+    text = text.strip()
+    bracketed = text[:1] in "（(" and text[-1:] in "）)"
+    return (bracketed and is_bare_date_line(text)) or is_speaker_line(text)
+
+
 _BOILER_WORD = re.compile(r"breadcrumb|sidebar|copyright|navbar|footer|recommend|related|share|advert", re.I)
 _BOILER_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search"}
 _RELATED_WORDS = re.compile(
@@ -744,7 +755,12 @@ def html_to_text(html: str | bytes) -> str:
     for tag in soup.find_all(_HTML_LAYOUT_TAGS):
         drop(tag)
     for tag in soup.find_all(True):
-        if not tag.decomposed and tag.name not in ("html", "body") and is_boiler(tag):
+        if (
+            not tag.decomposed
+            and tag.name not in ("html", "body")
+            and is_boiler(tag)
+            and not is_speech_head(_collapse_html_ws(tag.get_text()))
+        ):
             drop(tag)
 
     def block_of(node: NavigableString | Tag) -> Tag | None:

@@ -651,3 +651,22 @@ def test_rejoin_pdf_lines_keeps_every_visible_character(lines: list[str]) -> Non
     paragraphs = rejoin_pdf_lines(lines)
     assert no_space("".join(paragraphs)) == no_space("".join(lines))
     assert all(p.strip() and "\n" not in p for p in paragraphs)
+
+
+def test_html_keeps_the_speech_head_a_site_classes_as_meta() -> None:
+    """A speech page's own date and speaker lines stay; the site's publishing line goes."""
+    page = (
+        "<html><body><div class='info'>发布时间：2024-01-15 来源：市政府网</div><article>"
+        "<h1>在全市道路交通安全工作会议上的讲话</h1>"
+        "<p class='meta'>（2024年1月12日）</p><p class='meta'>市公安局副局长　李国栋</p>"
+        "<p>同志们：</p><p>今天召开全市道路交通安全工作会议，主要任务是部署今年的工作。"
+        "全市发生道路交通事故486起，同比下降8.3%，形势总体平稳。</p></article></body></html>"
+    )
+    paragraphs = html_to_text(page).split("\n\n")
+    assert paragraphs[:4] == [
+        "在全市道路交通安全工作会议上的讲话",
+        "（2024年1月12日）",
+        "市公安局副局长　李国栋",
+        "同志们：",
+    ]
+    assert not any("发布时间" in p or "来源" in p for p in paragraphs)
