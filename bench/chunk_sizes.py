@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=parse_sizes, default=[200, 300, 350, 500], help="target sizes")
     parser.add_argument(
-        "--questions", type=Path, default=Path("../shared/eval/dev.jsonl"), help="questions with evidence"
+        "--questions", type=Path, default=Path("eval/dev.jsonl"), help="questions with evidence"
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -6,7 +6,7 @@ Unsupported sentences: the same sentences against the passages retrieved for ano
 question (on-topic safety language, wrong content: what a model writes from memory),
 plus the national “四个一律” items, which the speeches never list.
 
-    python -m bench.guard_calibration [../shared/eval/dev.jsonl]
+    python -m bench.guard_calibration [eval/dev.jsonl]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from rag.api import PolicyQA
 from rag.guard import split_claims, support
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev.jsonl"
+DEV = Path(__file__).resolve().parent.parent / "eval" / "dev.jsonl"
 FROM_MEMORY = [
     "对非法生产经营建设和经停产整顿仍未达到要求的,一律关闭取缔。",
     "对非法生产经营建设的有关单位和责任人,一律按规定上限予以经济处罚。",

@@ -5,7 +5,7 @@
 Starts `python app.py --port P --store S` on 127.0.0.1 over a private copy of an index of data/
 (``--store``, default POLICYQA_STORE_DIR; built with `python -m ingest data/` when there is none),
 waits for the model, then runs ``--users`` threads that each ask the shared dev questions
-(../shared/eval/dev.jsonl) in a loop on POST /api/ask for ``--seconds``. Prints one JSON object
+(eval/dev.jsonl) in a loop on POST /api/ask for ``--seconds``. Prints one JSON object
 (throughput, p50/p95, errors, os.getloadavg()) and a one-line summary for docs/faults-and-load.md.
 
 With ``--ingest`` an admin uploads two files through POST /api/ingest while the users ask (at a

@@ -34,7 +34,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DATA = ROOT / "data"
-DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+DEV_QUESTIONS = ROOT / "eval" / "dev.jsonl"
 N_QUESTIONS = 30
 NEW_SPEECHES = 10
 QUERY_BAR_FACTOR = 2.0  # query p95 at 1,000 speeches ≤ 2× the seed's

@@ -24,7 +24,7 @@ import httpx
 from tests.servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+DEV_QUESTIONS = ROOT / "eval" / "dev.jsonl"
 
 
 @dataclass

@@ -1,12 +1,23 @@
-"""PolicyQA: the Python API other tools import. Opening is cheap; models load on first use."""
+"""PolicyQA: the Python API other tools import. Opening is cheap; models load on first use.
+
+The blocking methods (ask, ask_stream, search, ingest) are the implementation; the async ones
+run them in a small thread pool for asyncio callers, and the LangChain adapters
+(as_retriever, as_runnable, as_embeddings, in rag.langchain_api) wrap them, so every way in
+returns the same thing.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+import functools
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from rag.answer import AnswerComposer
 from rag.config import Settings
@@ -20,6 +31,11 @@ if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
     from rag.embedding import Embedder
     from rag.generate import GenerativeAnswerer
+    from rag.langchain_api import PolicyQAEmbeddings, PolicyQARetriever, PolicyQARunnable
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_DONE = object()  # what next() returns when a stream has no more pieces
 
 
 class QuestionError(ValueError):
@@ -52,6 +68,9 @@ class PolicyQA:
 
     >>> qa = PolicyQA.open()
     >>> qa.ask("“三个必须”指什么?").text
+
+    One instance is safe to share between threads (the web app answers from several) and between
+    the tasks of one event loop (the ``a*`` methods). See docs/api.md.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -62,6 +81,7 @@ class PolicyQA:
         self._keywords: KeywordIndex | None = None
         self._reranker: Reranker | None = None
         self._writer: GenerativeAnswerer | None = None
+        self._executor: ThreadPoolExecutor | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, **overrides: Any) -> PolicyQA:
@@ -73,6 +93,7 @@ class PolicyQA:
 
     @property
     def embedder(self) -> Embedder:
+        """The embedding model (settings.embedding_model), built on first use and then shared."""
         with self._lock:
             if self._embedder is None:
                 from rag.embedding import Embedder
@@ -88,6 +109,7 @@ class PolicyQA:
 
     @property
     def store(self) -> ChunkStore:
+        """The Chroma collection of passages; StoreError when there is no index yet."""
         with self._lock:
             if self._store is None:
                 self._store = ChunkStore.open(self.settings, self.settings.embedding_model, create=False)
@@ -95,6 +117,7 @@ class PolicyQA:
 
     @property
     def keywords(self) -> KeywordIndex:
+        """The SQLite FTS5 keyword index that lives beside the store."""
         with self._lock:
             if self._keywords is None:
                 self._keywords = KeywordIndex.beside(self.settings.store_dir)
@@ -131,6 +154,7 @@ class PolicyQA:
 
     @property
     def retriever(self) -> Retriever:
+        """The hybrid retriever (dense + keyword, fused, optionally reranked) over this index."""
         return Retriever(
             self.store,
             self.keywords,
@@ -140,6 +164,7 @@ class PolicyQA:
         )
 
     def has_index(self) -> bool:
+        """Whether the store holds any passage (False, not an error, when there is no store yet)."""
         try:
             return self.store.count() > 0
         except StoreError:
@@ -159,6 +184,8 @@ class PolicyQA:
         speech_ids: Sequence[str] | None = None,
         sources: Sequence[str] | None = None,
     ) -> list[Passage]:
+        """The ``k`` passages that best match ``query``, best first, optionally only from the
+        given speeches (``speech_id``) or source files. Raises QuestionError for a bad query."""
         query = check_question(query)
         filters = Filters(_tuple(speech_ids), _tuple(sources))
         return self.retriever.search(query, k, filters=filters)
@@ -171,6 +198,9 @@ class PolicyQA:
         speech_ids: Sequence[str] | None = None,
         sources: Sequence[str] | None = None,
     ) -> Answer:
+        """The answer to ``question``: quoted (or, with POLICYQA_LLM, written) from the speeches
+        with citations, or a refusal when they do not answer it. ``history`` holds the earlier
+        (question, answer) pairs, oldest first, so follow-ups such as "那第二点呢?" work."""
         answer: Answer | None = None
         for piece in self.ask_stream(question, history, speech_ids=speech_ids, sources=sources):
             if isinstance(piece, Answer):
@@ -209,6 +239,9 @@ class PolicyQA:
     # ------------------------------------------------------------ adding speeches
 
     def ingest(self, paths: Iterable[str | Path], *, prune: bool = False) -> IngestReport:
+        """Add or update the speeches in these files and folders (unchanged files cost nothing);
+        ``prune`` also removes speeches whose files are gone. Raises IngestLocked while another
+        ingest writes to the same store."""
         from ingest.pipeline import ingest_paths
 
         report = ingest_paths(list(paths), self.settings, prune=prune, embedder=self.embedder, progress=False)
@@ -238,6 +271,109 @@ class PolicyQA:
             )
             entry["chunks"] += 1
         return sorted(found.values(), key=lambda e: (str(e["title"]), str(e["speech_id"])))
+
+    # ------------------------------------------------------------ asyncio callers
+    # The work is CPU-bound (the embedding model, llama.cpp) and blocking (SQLite, Chroma), so
+    # the async methods run the blocking ones in this instance's own pool of at most
+    # settings.async_workers threads: the event loop stays free, and a burst of requests queues
+    # instead of starting as many model calls at once (asyncio's default pool would allow
+    # min(32, cores + 4)).
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.settings.async_workers, thread_name_prefix="policyqa-async"
+                )
+            return self._executor
+
+    async def _in_pool(self, func: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """func(*args, **kwargs) in the pool, with the caller's context variables (as
+        asyncio.to_thread keeps them), so tracing and request-scoped state carry over."""
+        call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+
+    async def asearch(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        speech_ids: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> list[Passage]:
+        """``search`` for asyncio callers, run in the thread pool."""
+        return await self._in_pool(self.search, query, k, speech_ids=speech_ids, sources=sources)
+
+    async def aask(
+        self,
+        question: str,
+        history: History | None = None,
+        *,
+        speech_ids: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> Answer:
+        """``ask`` for asyncio callers, run in the thread pool."""
+        return await self._in_pool(self.ask, question, history, speech_ids=speech_ids, sources=sources)
+
+    async def aask_stream(
+        self,
+        question: str,
+        history: History | None = None,
+        *,
+        speech_ids: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> AsyncIterator[str | Answer]:
+        """``ask_stream`` for asyncio callers: each piece is produced in the thread pool, so a
+        pool thread is held only while a piece is being made, not while the caller sends it on."""
+        pieces = self.ask_stream(question, history, speech_ids=speech_ids, sources=sources)
+        try:
+            while (piece := await self._in_pool(next, pieces, _DONE)) is not _DONE:
+                yield piece  # type: ignore[misc]
+        finally:
+            # A caller that stops early (or is cancelled while a piece is still being made in the
+            # pool) leaves the generator to be collected instead: closing a running one raises.
+            with contextlib.suppress(ValueError):
+                pieces.close()
+
+    async def aingest(self, paths: Iterable[str | Path], *, prune: bool = False) -> IngestReport:
+        """``ingest`` for asyncio callers, run in the thread pool (it may take minutes)."""
+        return await self._in_pool(self.ingest, list(paths), prune=prune)
+
+    def close(self) -> None:
+        """Let the async pool's threads finish and go; a later async call starts a new pool."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+    # ------------------------------------------------------------ LangChain
+
+    def as_retriever(
+        self,
+        k: int = 5,
+        *,
+        speech_ids: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> PolicyQARetriever:
+        """This index as a LangChain retriever: ``search`` returning ``Document``s (the passage
+        text, with speech title, source file, section path, chunk id and score as metadata)."""
+        from rag.langchain_api import PolicyQARetriever
+
+        return PolicyQARetriever(qa=self, k=k, speech_ids=_tuple(speech_ids), sources=_tuple(sources))
+
+    def as_runnable(self) -> PolicyQARunnable:
+        """``ask`` as a LangChain Runnable: a question or ``{"question", "history"}`` in, the
+        Answer out; ``stream`` yields the pieces of ``ask_stream``."""
+        from rag.langchain_api import PolicyQARunnable
+
+        return PolicyQARunnable(self)
+
+    def as_embeddings(self) -> PolicyQAEmbeddings:
+        """The embedding model this index was built with, as LangChain ``Embeddings`` (sharing
+        this instance's loaded model)."""
+        from rag.langchain_api import PolicyQAEmbeddings
+
+        return PolicyQAEmbeddings(self.embedder)
 
 
 def _tuple(values: Sequence[str] | None) -> tuple[str, ...] | None:

@@ -15,23 +15,10 @@ from typing import Any
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
-from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_text
-
-
-class EmbedderAsLangChain(Embeddings):
-    """Our embedder (with its query/passage prefixes) behind LangChain's Embeddings interface."""
-
-    def __init__(self, embedder: Any) -> None:
-        self.embedder = embedder
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.embed_passages(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed_query(text).tolist()
+from rag.langchain_api import PolicyQAEmbeddings
 
 
 class LangChainBaseline:
@@ -57,7 +44,7 @@ class LangChainBaseline:
         vectorstore = Chroma(
             client=client,
             collection_name="baseline",
-            embedding_function=EmbedderAsLangChain(embedder),
+            embedding_function=PolicyQAEmbeddings(embedder),
             collection_metadata={"hnsw:space": "cosine"},
         )
         vectorstore.add_documents(chunks)

@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     min_similarity_crosslingual: float = Field(
         default=0.76, description="For questions with no Chinese words to match (e.g. English)."
     )
+    focus_missing_max: float = Field(
+        default=0.55,
+        description="Share of the question's specific weight (IDF, generic words left out) the quoted "
+        "passages may lack; at or above it the answer is about something else and is refused. "
+        "Calibrated on eval/calibration.jsonl.",
+    )
+    value_focus_missing_max: float = Field(
+        default=0.75,
+        description="For how-many/how-long/when questions: the sentence stating the value must hold more "
+        "than 1 minus this share of the question's specific weight. Calibrated on eval/calibration.jsonl.",
+    )
     # ---- generative answers (rag/generate.py); "none" keeps the extractive answer
     llm: Literal["none", "local", "openai"] = Field(
         default="none",
@@ -110,6 +121,12 @@ class Settings(BaseSettings):
     )
     torch_threads: int | None = Field(
         default=None, description="Threads for the embedding model; default: all cores."
+    )
+    async_workers: int = Field(
+        default=4,
+        ge=1,
+        description="Threads that run PolicyQA's async calls (aask, asearch, aingest) for asyncio "
+        "callers; further calls wait for a free one, so a busy service cannot start unbounded model work.",
     )
 
     @property

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,11 +116,19 @@ class Embedder:
         self._model: SentenceTransformer | None = None
         self._prefixes: tuple[str, str] = ("", "")
         self._dim: int | None = None
+        self._load_lock = threading.Lock()
 
     # -- loading -----------------------------------------------------------
     def _load(self) -> SentenceTransformer:
         if self._model is not None:
             return self._model
+        # Several threads may ask at once (the web app, PolicyQA's async pool): load once.
+        with self._load_lock:
+            if self._model is None:
+                self._model = self._build()
+            return self._model
+
+    def _build(self) -> SentenceTransformer:
         # oneDNN caches a compiled primitive per (batch, sequence length) shape it meets; over
         # thousands of length-sorted batches that held ~1 GB at 1,000 speeches. Recreating them is
         # cheap next to the matmuls (the 100-speech ingest: 1,726 → 1,358 MB, no slower).
@@ -144,7 +153,6 @@ class Embedder:
             logger.warning("bf16 requested but this CPU has no native bf16; using fp32")
             self.bf16 = False
         self._prefixes = prefixes_for(self.name, getattr(model, "prompts", None))
-        self._model = model
         return model
 
     @property

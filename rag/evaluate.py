@@ -1,4 +1,4 @@
-"""Evaluation on questions with gold evidence (the format of shared/eval/dev.jsonl).
+"""Evaluation on questions with gold evidence (the format of eval/dev.jsonl).
 
 A retrieved passage is a hit when it contains one of the question's evidence
 strings (whitespace ignored). Answers are judged on their keywords, on whether
