@@ -30,45 +30,23 @@ from tests.conftest import ROOT
 
 # ggml's x86 variants (ggml/src/CMakeLists.txt, GGML_CPU_ALL_VARIANTS) and the /proc/cpuinfo
 # flags each needs, written out here independently of the code under test.
+_AVX2 = {"sse4_2", "avx", "f16c", "fma", "avx2", "bmi2"}  # haswell's level; the others build on it
+_AVX512 = _AVX2 | {"avx512f"}
 VARIANT_FLAGS = {
     "x64": set(),
     "sse42": {"sse4_2"},
     "sandybridge": {"sse4_2", "avx"},
     "ivybridge": {"sse4_2", "avx", "f16c"},
     "piledriver": {"sse4_2", "avx", "f16c", "fma"},
-    "haswell": {"sse4_2", "avx", "f16c", "fma", "avx2", "bmi2"},
-    "skylakex": {"sse4_2", "avx", "f16c", "fma", "avx2", "bmi2", "avx512f"},
-    "cannonlake": {"sse4_2", "avx", "f16c", "fma", "avx2", "bmi2", "avx512f", "avx512vbmi"},
-    "cascadelake": {"sse4_2", "avx", "f16c", "fma", "avx2", "bmi2", "avx512f", "avx512_vnni"},
-    "icelake": {"sse4_2", "avx", "f16c", "fma", "avx2", "bmi2", "avx512f", "avx512vbmi", "avx512_vnni"},
-    "cooperlake": {"sse4_2", "avx", "f16c", "fma", "avx2", "bmi2", "avx512f", "avx512_vnni", "avx512_bf16"},
-    "zen4": {
-        "sse4_2",
-        "avx",
-        "f16c",
-        "fma",
-        "avx2",
-        "bmi2",
-        "avx512f",
-        "avx512vbmi",
-        "avx512_vnni",
-        "avx512_bf16",
-    },
-    "alderlake": {"sse4_2", "avx", "f16c", "fma", "avx2", "bmi2", "avx_vnni"},
-    "sapphirerapids": {
-        "sse4_2",
-        "avx",
-        "f16c",
-        "fma",
-        "avx2",
-        "bmi2",
-        "avx512f",
-        "avx512vbmi",
-        "avx512_vnni",
-        "avx512_bf16",
-        "amx_tile",
-        "amx_int8",
-    },
+    "haswell": _AVX2,
+    "alderlake": _AVX2 | {"avx_vnni"},
+    "skylakex": _AVX512,
+    "cannonlake": _AVX512 | {"avx512vbmi"},
+    "cascadelake": _AVX512 | {"avx512_vnni"},
+    "icelake": _AVX512 | {"avx512vbmi", "avx512_vnni"},
+    "cooperlake": _AVX512 | {"avx512_vnni", "avx512_bf16"},
+    "zen4": _AVX512 | {"avx512vbmi", "avx512_vnni", "avx512_bf16"},
+    "sapphirerapids": _AVX512 | {"avx512vbmi", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8"},
 }
 WITHOUT_AVX512 = [name for name, flags in VARIANT_FLAGS.items() if "avx512f" not in flags]
 # An AVX-512 instruction names a zmm register, a mask register, or xmm/ymm 16–31 (EVEX only).
