@@ -286,6 +286,7 @@ def test_without_an_index_or_admin_password(tmp_path: Path, model_cache: Path) -
             "chunks": 0,
             "index": False,
             "model": "",
+            "llm": {"provider": "none"},
         }
         response = client.post("/api/ingest", files=[("files", ("a.txt", b"x"))])
         assert response.status_code == 503
