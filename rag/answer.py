@@ -13,14 +13,31 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from ingest.chunking import split_sentences
+from rag.answerability import (
+    asks_value,
+    missing_share,
+    missing_terms,
+    named_years,
+    specific_weights,
+    spells_out,
+    states_value,
+)
 from rag.config import Settings
+from rag.continuation import (
+    ENUMERATED,
+    continuation,
+    following_sentences,
+    is_question,
+    item_style,
+    needs_continuation,
+)
 from rag.keyword_index import KeywordIndex
 from rag.retrieve import char_ngrams
 from rag.store import ChunkStore
@@ -32,9 +49,6 @@ RELATED_HEADER = "相关段落(供参考,并不直接回答这个问题):"
 NO_INDEX = "索引里还没有讲话。请先导入讲话文件(python -m ingest 文件或文件夹)。"
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_ENUMERATED = re.compile(
-    r"^([一二三四五六七八九十]+[是要、]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|第[一二三四五六七八九十]+[,，、是])"
-)
 _LEADS_INTO_LIST = re.compile(r"[:：]$|以下|如下|(几|[两三四五六七八九十])(个|项|点|条|方面)")
 _ASKS_CONTENT = re.compile(r"(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|哪几|哪些|内容|分别)")
 # After a term: "(…)", "即…", "就是…", "…的状况:一是…" — the speech spells it out.
@@ -58,6 +72,12 @@ _QUOTED_PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]{2,40})[”\"
 _CONTINUES = re.compile(r"^(但是|但|然而|所以|因此|因而|同时|并且|而且|特别是|尤其是|尤其|其中|这样|否则)")
 _WANTS_LIST = re.compile(r"哪几|哪些|几项|几个|几点|几条|哪[两三四五六七八九十]|分别")
 SUPPORT_RATIO = 0.55
+# A passage lacking this many of the question's specific terms (and most of their weight) is about
+# something else; one missing term is most often a paraphrase. Calibrated on eval/calibration.jsonl.
+MIN_MISSING_TERMS = 2
+# A supporting sentence from another passage than the lead's must score this share of the lead:
+# other passages are most often other topics (citation precision). Calibrated on eval/calibration.jsonl.
+OTHER_PASSAGE_RATIO = 0.6
 OVERLAP_LIMIT = 0.6
 PASSAGE_RANK_DECAY = 0.15
 
@@ -146,16 +166,21 @@ def asked_terms(question: str, known_terms: set[str]) -> list[str]:
     return sorted(asked, key=len, reverse=True)
 
 
-def undefined_terms(terms: Sequence[str], passages: Sequence[Passage]) -> list[str]:
-    """Of the asked-about terms, those the passages mention but never spell out."""
+def undefined_terms(
+    terms: Sequence[str], passages: Sequence[Passage], speech_text: Callable[[str], str] | None = None
+) -> list[str]:
+    """Of the asked-about terms, those the passages mention but never spell out — and, given
+    speech_text (speech id → the whole speech), that their speeches never spell out anywhere."""
     undefined = []
     for term in terms:
-        texts = [p.text for p in passages if term in p.text]
-        if not texts:
+        mentioning = [p for p in passages if term in p.text]
+        if not mentioning or spells_out(term, "\n".join(p.text for p in mentioning)):
             continue
-        defined = re.compile(re.escape(term) + _DEFINITION_AFTER)
-        if not any(defined.search(t) for t in texts):
-            undefined.append(term)
+        if speech_text is not None and any(
+            spells_out(term, speech_text(speech)) for speech in dict.fromkeys(p.speech_id for p in mentioning)
+        ):
+            continue
+        undefined.append(term)
     return undefined
 
 
@@ -168,13 +193,14 @@ _ANSWER_TYPES = (
     (
         re.compile(r"多长时间|多久|几天|几个小时|多少小时|多少天|多少分钟|时限|期限"),
         re.compile(
-            r"(\d+|[一二两三四五六七八九十半]+|[xX×]+)\s*(个)?(小时|分钟|天|周|工作日|日内|个月|年内)"
+            r"(\d+|[一二两三四五六七八九十半]+|[xX×]+)\s*(个)?(小时|分钟|天|周|工作日|日内|个月|年内|季度|学期)"
+            r"|每个?(天|日|周|旬|月|季度?|半年|年|学期)"  # "多久一次" is answered by "每季度至少一次"
         ),
     ),
     (re.compile(r"多少年"), re.compile(r"(\d+|[一二两三四五六七八九十]+|[xX×]+)\s*年")),
     (
         re.compile(r"哪个文件|什么文件|哪部|哪项法规|哪个规定|什么规定|哪份文件|依据什么"),
-        re.compile(r"《[^》]+》"),
+        re.compile(r"《[^》]+》|[\dxX×]+号(文件|令|文)"),
     ),
 )
 
@@ -231,11 +257,15 @@ class AnswerComposer:
         sentences, part_leads = self.sentence_scores(question, query, passages)
         chosen = select_sentences(sentences, passages, wants_list=bool(_WANTS_LIST.search(question)))
         chosen += [s for s in part_leads if s not in chosen and not _repeats(s, chosen)]
-        if self._too_weak(question, passages, chosen, evidence):
+        if self._too_weak(question, passages, chosen, evidence) or not self.focused(
+            question, query, passages, chosen
+        ):
             return refusal(question, passages)
+        passages = list(passages)
+        chosen = self.follow_lead(chosen, passages)
         text, citations = cite(chosen, passages)
         note = None
-        if missing := undefined_terms(terms, passages):
+        if missing := undefined_terms(terms, passages, self.speech_text):
             listed = "、".join(f"“{t}”" for t in missing)
             note = f"注意:讲话只是提到了{listed},没有列出它的具体内容。"
             text += "\n\n" + note
@@ -264,13 +294,105 @@ class AnswerComposer:
     ) -> bool:
         """Refuse when nothing was found, a quoted phrase is nowhere, the kind of answer asked
         for (a year, a duration, a document) is missing, or the match is weak on every count."""
-        if not chosen or unmatched_quotes(question, passages) or missing_answer_type(question, chosen):
+        parts = question_parts(question) or [question]
+        if (
+            not chosen
+            or unmatched_quotes(question, passages)
+            or all(missing_answer_type(part, chosen) for part in parts)
+        ):
             return True
         return (
             evidence.lexical
             and chosen[0].score < self.settings.min_sentence_score
             and evidence.similarity < self.settings.min_similarity
         )
+
+    def focused(
+        self, question: str, query: str, passages: Sequence[Passage], chosen: Sequence[Sentence]
+    ) -> bool:
+        """The answer is about what the question asks: its specific terms are in the passages
+        the answer quotes (their speech's title and opening included), and a question that asks
+        for a value (how many, how long, when, which standard) has a sentence stating one about them."""
+        if not any(_CJK.search(t) for t in tokenize(query)):
+            return True
+        weights = specific_weights(self.keywords, tokenize(query))
+        used = sorted({s.passage for s in chosen})
+        heads = self.store.speech_heads({passages[i].speech_id for i in used if passages[i].speech_id})
+        context = {
+            i: " ".join(
+                (passages[i].speech_title, passages[i].heading_path, heads.get(passages[i].speech_id, ""))
+            )
+            for i in used
+        }
+        quoted = "".join(passages[i].text + context[i] for i in used)
+        parts = question_parts(question) or [question]
+        # A compound question is answered when one of its parts is (the other may be off-corpus).
+        part_weights = (
+            [specific_weights(self.keywords, tokenize(p)) for p in parts] if len(parts) > 1 else [weights]
+        )
+        vouched = (
+            max((p.similarity for p in passages[:3]), default=0.0) >= self.settings.focus_similarity_vouch
+        )
+        if not vouched and all(
+            missing_share(w, quoted) >= self.settings.focus_missing_max
+            and len(missing_terms(w, quoted)) >= MIN_MISSING_TERMS
+            for w in part_weights
+        ):
+            return False
+        if any(year not in quoted for year in named_years(question)):
+            return False
+        if not all(asks_value(part) for part in parts):
+            return True
+        for part in parts:
+            own = specific_weights(self.keywords, tokenize(part))  # a follow-up's own words
+            if any(
+                states_value(part, s.text)
+                and missing_share(own, s.text + context[s.passage]) < self.settings.value_focus_missing_max
+                for s in chosen
+            ):
+                return True
+        return False
+
+    def follow_lead(self, chosen: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+        """When the best sentence only announces the answer — restates the question, is a heading,
+        or opens a list — quote what follows it (items, the heading's body), across chunks of the
+        same speech (appended to passages); a restated question is not quoted at all."""
+        lead = chosen[0]
+        if not needs_continuation(lead.text):
+            return chosen
+        lists_already = any(
+            s.passage == lead.passage and s.start >= lead.end and ENUMERATED.match(s.text) for s in chosen[1:]
+        )
+        if lists_already and not is_question(lead.text):
+            return chosen
+        chunks: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+
+        def next_chunk(passage: Passage) -> tuple[str, str, dict[str, Any]] | None:
+            if not passage.speech_id:
+                return None
+            if passage.speech_id not in chunks:
+                chunks[passage.speech_id] = self.store.speech_chunks(passage.speech_id)
+            rows = chunks[passage.speech_id]
+            at = next((i for i, row in enumerate(rows) if row[0] == passage.chunk_id), None)
+            return rows[at + 1] if at is not None and at + 1 < len(rows) else None
+
+        following = following_sentences(passages, lead.passage, lead.end, next_chunk)
+        extra = [Sentence(f.passage, f.start, f.end, f.text, 0.0) for f in continuation(lead.text, following)]
+        if not extra:
+            return chosen
+        new = ([] if is_question(lead.text) else [lead]) + extra
+        texts = {s.text for s in new}
+        for sentence in chosen[1:]:
+            if sentence.text not in texts and not is_question(sentence.text) and not _repeats(sentence, new):
+                new.append(sentence)
+                texts.add(sentence.text)
+        return new
+
+    def speech_text(self, speech_id: str) -> str:
+        """The whole speech, all its chunks in order (overlapping sentences repeat; harmless here)."""
+        if not speech_id:
+            return ""
+        return "\n".join(text for _, text, _ in self.store.speech_chunks(speech_id))
 
     def occasions(self, passages: Sequence[Passage]) -> dict[str, str]:
         """Each speech's own title and opening sentence: where it says what the meeting was.
@@ -324,7 +446,7 @@ def select_sentences(
         items = sibling_items(ranked, lead)
     chosen += [s for s in items if s not in chosen]
     after = _next_sentence(lead, sentences)
-    if not items and _ENUMERATED.match(lead.text) and len(lead.text) <= SHORT_ITEM:
+    if not items and ENUMERATED.match(lead.text) and len(lead.text) <= SHORT_ITEM:
         chosen += item_body(lead, sentences)  # a bare item ("二是灾害事故多发。") is a heading
     elif (
         not items and after and (after.score >= NEIGHBOUR_RATIO * lead.score or _CONTINUES.match(after.text))
@@ -334,6 +456,8 @@ def select_sentences(
     for sentence in ranked[1:]:
         if supporting >= MAX_SUPPORTING or sentence.score < SUPPORT_RATIO * lead.score:
             break
+        if sentence.passage != lead.passage and sentence.score < OTHER_PASSAGE_RATIO * lead.score:
+            continue
         if sentence not in chosen and not _repeats(sentence, chosen):
             chosen.append(sentence)
             supporting += 1
@@ -347,7 +471,7 @@ def item_body(item: Sentence, sentences: list[Sentence], limit: int = 2) -> list
         (s for s in sentences if s.passage == item.passage and s.start >= item.end), key=lambda s: s.start
     )
     for sentence in following[:limit]:
-        if _ENUMERATED.match(sentence.text):
+        if ENUMERATED.match(sentence.text):
             break
         body.append(sentence)
     return body
@@ -364,33 +488,18 @@ def sibling_items(ranked: list[Sentence], lead: Sentence) -> list[Sentence]:
         (
             s
             for s in ranked[:SIBLING_SEARCH]
-            if _ENUMERATED.match(s.text) and s.score >= SIBLING_RATIO * lead.score
+            if ENUMERATED.match(s.text) and s.score >= SIBLING_RATIO * lead.score
         ),
         None,
     )
     if anchor is None:
         return []
-    style = _item_style(anchor.text)
+    style = item_style(anchor.text)
     same_list = sorted(
-        (s for s in ranked if s.passage == anchor.passage and _item_style(s.text) == style),
+        (s for s in ranked if s.passage == anchor.passage and item_style(s.text) == style),
         key=lambda s: s.start,
     )
     return same_list[:MAX_LIST_ITEMS]
-
-
-def _item_style(text: str) -> str | None:
-    """一是/二是 → '是', (一)/(二) → '()', 1./2. → '.'; items of one list share a style."""
-    match = _ENUMERATED.match(text)
-    if not match:
-        return None
-    mark = match.group(0)
-    if mark[0] in "(（":
-        return "()"
-    if mark[0].isdigit():
-        return "."
-    if mark.startswith("第"):
-        return "第"
-    return mark[-1]
 
 
 def list_items_after(lead: Sentence, sentences: list[Sentence]) -> list[Sentence]:
@@ -401,12 +510,12 @@ def list_items_after(lead: Sentence, sentences: list[Sentence]) -> list[Sentence
         (s for s in sentences if s.passage == lead.passage and s.start >= lead.end), key=lambda s: s.start
     )
     if not following[:FIRST_ITEM_WITHIN] or not any(
-        _ENUMERATED.match(s.text) for s in following[:FIRST_ITEM_WITHIN]
+        ENUMERATED.match(s.text) for s in following[:FIRST_ITEM_WITHIN]
     ):
         return []  # the list, if any, is not this one
     items = []
     for sentence in following[:LIST_WINDOW]:
-        if _ENUMERATED.match(sentence.text):  # an item; the sentences between are its body
+        if ENUMERATED.match(sentence.text):  # an item; the sentences between are its body
             items.append(sentence)
             if len(items) >= MAX_LIST_ITEMS:
                 break

@@ -62,9 +62,15 @@ class Settings(BaseSettings):
         default=0.76, description="For questions with no Chinese words to match (e.g. English)."
     )
     focus_missing_max: float = Field(
-        default=0.55,
+        default=0.5,
         description="Share of the question's specific weight (IDF, generic words left out) the quoted "
         "passages may lack; at or above it the answer is about something else and is refused. "
+        "Calibrated on eval/calibration.jsonl.",
+    )
+    focus_similarity_vouch: float = Field(
+        default=0.87,
+        description="Passage cosine similarity at which a passage lacking the question's words is taken to "
+        "paraphrase it (the focus check is skipped; the value check is not). "
         "Calibrated on eval/calibration.jsonl.",
     )
     value_focus_missing_max: float = Field(

@@ -252,6 +252,27 @@ class ChunkStore:
             for d, m in zip(page["documents"], page["metadatas"], strict=True)
         }
 
+    def speech_heads(self, speech_ids: Iterable[str]) -> dict[str, str]:
+        """Each speech's head: its title, speaker line, place and date, then its first chunk —
+        where it says who speaks, where and on what occasion."""
+        ids = list(speech_ids)
+        if not ids:
+            return {}
+        page = self._collection.get(
+            where={"$and": [{"speech_id": {"$in": ids}}, {"position": 0}]}, include=["documents", "metadatas"]
+        )
+        heads = {}
+        for document, m in zip(page["documents"], page["metadatas"], strict=True):
+            fields = ("original_title", "speech_title", "speaker", "place", "date")
+            heads[m["speech_id"]] = "\n".join([*(str(m.get(f) or "") for f in fields), document])
+        return heads
+
+    def speech_chunks(self, speech_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every chunk of one speech as (chunk id, text, metadata), in the speech's order."""
+        page = self._collection.get(where={"speech_id": speech_id}, include=["documents", "metadatas"])
+        rows = zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+        return sorted(rows, key=lambda row: int(row[2].get("position", 0)))
+
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, str, dict[str, Any], float]]:

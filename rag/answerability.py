@@ -1,0 +1,241 @@
+"""Is a question answerable from the passages an answer would quote? (issue 12)
+
+Similarity cannot tell "the speeches say this" from "the speeches talk about something
+near this": both share the policy vocabulary (安全生产, 事故, 隐患, 工作…). What separates
+them is the question's focus — the specific things it names — and, for questions that ask
+for a value (how many, how long, when, which standard), whether a sentence states one.
+
+Terms are weighed by how specific they are: IDF over the index, and nothing for the
+index's generic vocabulary (words most speeches use), derived from the corpus itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterable, Sequence
+
+from rag.keyword_index import KeywordIndex
+
+# A word that at least this share of the speeches uses is the corpus's common vocabulary,
+# not a question's focus. Calibrated on eval/calibration.jsonl.
+GENERIC_SPEECH_SHARE = 0.5
+# ... judged by speeches only when the index holds this many (one speech: everything is in it).
+MIN_SPEECHES_FOR_SPREAD = 4
+# ... and, whatever the speech count, a word in this share of all chunks is generic too.
+GENERIC_CHUNK_SHARE = 0.15
+
+_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_lock = threading.Lock()
+_spread_cache: dict[tuple[str, int], tuple[int, dict[str, int]]] = {}
+
+
+def _speech_count(keywords: KeywordIndex) -> int:
+    key = (str(keywords.path), keywords.count())
+    with _lock:
+        if key not in _spread_cache:
+            db = keywords._db()
+            total = db.execute("SELECT count(DISTINCT speech_id) FROM chunks").fetchone()[0]
+            _spread_cache.clear()
+            _spread_cache[key] = (total, {})
+        return _spread_cache[key][0]
+
+
+def speech_spread(keywords: KeywordIndex, tokens: Iterable[str]) -> dict[str, int]:
+    """How many speeches use each token (cached per index state)."""
+    total = _speech_count(keywords)
+    key = (str(keywords.path), keywords.count())
+    known = _spread_cache.get(key, (total, {}))[1]
+    out = {}
+    db = keywords._db()
+    for token in tokens:
+        if token not in known:
+            phrase = '"' + token.replace('"', '""') + '"'
+            known[token] = db.execute(
+                "SELECT count(DISTINCT speech_id) FROM chunks WHERE chunks MATCH ?", [f"tokens : {phrase}"]
+            ).fetchone()[0]
+        out[token] = known[token]
+    return out
+
+
+def generic_terms(keywords: KeywordIndex, tokens: Iterable[str]) -> set[str]:
+    """The tokens that are the corpus's common vocabulary."""
+    tokens = list(dict.fromkeys(tokens))
+    chunks = max(1, keywords.count())
+    idf = keywords.idf(tokens)
+    # idf = ln(1 + (N - n + .5) / (n + .5)) = ln((N + 1) / (n + .5))  →  n = (N + 1) / e^idf - .5
+    share = {t: ((chunks + 1) / math.exp(v) - 0.5) / chunks for t, v in idf.items()}
+    generic = {t for t, s in share.items() if s >= GENERIC_CHUNK_SHARE}
+    speeches = _speech_count(keywords)
+    if speeches >= MIN_SPEECHES_FOR_SPREAD:
+        spread = speech_spread(keywords, tokens)
+        generic |= {t for t, n in spread.items() if n >= GENERIC_SPEECH_SHARE * speeches}
+    return generic
+
+
+def specific_weights(keywords: KeywordIndex, tokens: Sequence[str]) -> dict[str, float]:
+    """Each content token's weight: its IDF, or nothing for generic words, single characters, numbers."""
+    tokens = content_tokens(tokens)
+    if not tokens:
+        return {}
+    idf = keywords.idf(tokens)
+    generic = generic_terms(keywords, tokens)
+    return {t: idf[t] for t in tokens if t not in generic}
+
+
+def missing_terms(weights: dict[str, float], text: str) -> list[str]:
+    """The question's specific terms the text lacks, overlapping search-mode pieces counted once
+    (有效/效期/有效期 → 有效期)."""
+    squashed = "".join(text.split())
+    missing = [t for t in weights if t not in squashed]
+    return [t for t in missing if not any(t != other and t in other for other in missing)]
+
+
+def missing_share(weights: dict[str, float], text: str) -> float:
+    """Share of the question's specific weight that the text does not hold."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    squashed = "".join(text.split())
+    return sum(w for t, w in weights.items() if t not in squashed) / total
+
+
+# Words that ask rather than name: "几起", "多少次", "哪个", "什么时候", "意思", "它们"…
+_ASKING = re.compile(
+    r"^(多少|哪|什么|怎|为何|为什么|如何|是否|有没有|有无)|几|(么|吗|呢)$"
+    r"|^[省市县区镇乡村][里上]$"  # "县里", "市上": the speaker's own county, not a focus
+)
+QUESTION_WORDS = frozenset(
+    """
+    时候 意思 目的 它们 他们 其中 除了 还是 现在 正是 各是 出来 地方 数量 具体 分别 一般
+    情况 方面 内容 问题 东西 那个 这个 那些 这些 当时 以后 之后 以前 之前 期间 需要 应该
+    可以 能够 主要 重点 说法 叫做 算是 会上 提到 说到 讲到 强调 指出 一共 总共 一下
+    包括 包含 打算 例子 后面 前面 还有 处理 怎样 办法 措施 做法 原因 理由 为啥 咋办
+    认为 觉得 看来 一旦 出事 后果 具体措施 进到 用到 说是 讲了 谈到 要求 作用
+    """.split()
+)
+
+
+def content_tokens(tokens: Iterable[str]) -> list[str]:
+    """The tokens that name something: no question words, no single characters, no bare numbers."""
+    return [
+        t
+        for t in dict.fromkeys(tokens)
+        if len(t) >= 2 and _WORD.search(t) and t not in QUESTION_WORDS and not _ASKING.search(t)
+    ]
+
+
+# ---- the kind of answer asked for: a value (how many / how much / how long / when / which standard)
+
+# Units a "多少X"/"几X" question names; the answer must state a number in that unit.
+_UNITS = (
+    "小时 分钟 学时 公里 千米 毫米 厘米 公斤 千克 万元 亿元 周岁 个月 工作日 "
+    "年 月 天 日 周 米 吨 元 人 名 起 次 种 家 辆 处 倍 轮 户 所 座 台 回 件 宗 项"
+).split()
+_COUNTS = ("次", "起", "轮", "回", "件", "宗", "个", "处", "项")  # "几次" is answered by "7起"
+_UNIT_ALIASES = {
+    "钱": ("元",),
+    "岁": ("岁", "周岁"),
+    "千米": ("千米", "公里"),
+    "公里": ("公里", "千米"),
+    **{count: _COUNTS for count in _COUNTS},
+    "人": ("人", "名"),
+    "名": ("人", "名"),
+}
+_ASKS_VALUE = re.compile(
+    r"(多少|(?<![哪这那])几(?![乎样])(?!(个|项|点|条|方面|类|种)?(方面|措施|任务|要求|环节|问题|原因|内容|工作)))(个)?|百分之几|什么比例|多大比例|多高|多宽|多深|多远|多重|多大|多久|多长时间|"
+    r"哪一?年|哪一?天|几月|何时|什么时候|什么时间|编号|标准号|哪个(国家|行业)?标准|哪项标准"
+)
+_ASKS_UNIT = re.compile(
+    r"(?:多少|几)(?:个)?(" + "|".join(sorted([*_UNITS, "钱", "岁"], key=len, reverse=True)) + ")"
+)
+_ASKS_STANDARD = re.compile(r"编号|标准号|哪个(国家|行业)?标准|哪项标准")
+_ASKS_DATE = re.compile(r"哪一?年|哪一?天|几月|何时|什么时候|什么时间")
+_NUMBER = r"(\d+(\.\d+)?|[〇零一二两三四五六七八九十百千万半]+|[xX×]+)"
+_HOLDS_NUMBER = re.compile(_NUMBER + r"\s*(%|％|[\u4e00-\u9fff])|百分之|[xX×]{2,}|\d")
+_HOLDS_STANDARD = re.compile(r"[A-Z]{2,}(/T)?\s*\d|《[^》]+》")
+_ASKS_FREQUENCY = re.compile(r"多久|多长时间|几天|几个月|频次|多少次")
+_HOLDS_FREQUENCY = re.compile(
+    r"每个?(天|日|周|旬|月|季度?|半年|年|学期)"
+    r"|[一二两三四五六七八九十\d]+(个)?(季度|学期|周|月)"
+)
+_HOLDS_DATE = re.compile(_NUMBER + r"\s*(年|月|日|号)|[xX×]+\s*(年|月|日)")
+
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+
+
+def named_years(question: str) -> list[str]:
+    """Years the question names ("2019年全国…"): the passage must be about that year."""
+    return _YEAR.findall(question)
+
+
+def asks_value(question: str) -> bool:
+    return bool(_ASKS_VALUE.search(question))
+
+
+def states_value(question: str, sentence: str) -> bool:
+    """Does the sentence state the kind of value the question asks for?"""
+    text = sentence.replace("％", "%")
+    if _ASKS_STANDARD.search(question):
+        return bool(_HOLDS_STANDARD.search(text))
+    if _ASKS_DATE.search(question) and not _HOLDS_DATE.search(text):
+        return False
+    if _ASKS_FREQUENCY.search(question) and _HOLDS_FREQUENCY.search(text):
+        return True
+    if unit := _ASKS_UNIT.search(question):
+        units = _UNIT_ALIASES.get(unit.group(1), (unit.group(1),))
+        return any(re.search(_NUMBER + r"\s*(多|余|个|左右)?" + re.escape(u), text) for u in units)
+    return bool(_HOLDS_NUMBER.search(text))
+
+
+# ---- is a term spelled out anywhere in its speech?
+
+_NUMERALS = "一二两三四五六七八九十百千"
+_PART = re.compile(rf"[{_NUMERALS}]+[个项条大]?[^{_NUMERALS}]+")
+_OPEN_QUOTE = "“\"「『'‘"
+_CLOSE_QUOTE = "”\"」』'’"
+# What follows a term that spells it out: "即…", "就是…", "是指…", "：…", "（…", "包括…", "一是…".
+_SPELLS_OUT = (
+    rf"[{_CLOSE_QUOTE}]?\s*("
+    r"[^。；;!！?？\n]{0,12}?[:：(（]"
+    r"|[^。；;!！?？\n]{0,16}?[,，、]?\s*(即|也就是|就是|是指|指的是|包括|主要是|分别是|具体是|具体包括)"
+    r"|[^。\n]{0,16}一是"
+    r")"
+)
+# A heading or sentence that names the term, and the next sentence that defines it.
+_NEXT_SENTENCE_DEFINES = (
+    rf"[{_CLOSE_QUOTE}]?[^。.．！!？?\n]{{0,16}}[。.．!！]?\s*\n?\s*"
+    r"(即|也就是说?|就是|是指|具体(来说|而言|是|包括)|主要(是|包括)|包括)"
+)
+
+
+def term_parts(term: str) -> list[str]:
+    """A numbered slogan's parts: “两查一改” → 两查, 一改; “四不两直” → 四不, 两直."""
+    parts = _PART.findall(term)
+    return parts if len(parts) > 1 and "".join(parts) == term else []
+
+
+def _normal(text: str) -> str:
+    """Half-width punctuation for matching; the source is still quoted as written."""
+    table = str.maketrans("，：；？！（）", ",:;?!()")
+    return text.translate(table)
+
+
+def spells_out(term: str, text: str) -> bool:
+    """Does the text define the term: directly ("“××”，即…", "“××”就是…"), by its parts
+    ("“两查”就是…，“一改”就是…"), or in the sentence after a heading that names it?"""
+    text = _normal(text)
+    name = re.escape(term)
+    if re.search(name + _normal(_SPELLS_OUT), text) or re.search(
+        name + _normal(_NEXT_SENTENCE_DEFINES), text
+    ):
+        return True
+    parts = term_parts(term)
+    if parts:
+        defined = [
+            re.search(rf"[{_OPEN_QUOTE}]?{re.escape(part)}" + _normal(_SPELLS_OUT), text) for part in parts
+        ]
+        return sum(bool(d) for d in defined) >= max(1, len(parts) - 1)
+    return False

@@ -1,0 +1,169 @@
+"""What follows a lead: the reasons, measures or items a passage gives after the sentence
+that announces them (issue 12).
+
+A speech often restates the question before answering it ("为什么说……？一是……二是……"),
+names a measure in a heading and explains it in the sentences below ("（二）加强起重机械
+管理。要落实安装告知、检验检测、使用登记制度……"), or runs a list on past the end of the
+chunk. Quoting the lead alone answers nothing; this module finds what comes after it,
+fetching the next chunk of the same speech when the passage ends first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.chunking import split_sentences
+from rag.types import Passage
+
+# A list item's mark: 一是 / 一要 / 一、 / （一） / 1. / 第一,. One pattern for answers and continuations.
+ENUMERATED = re.compile(
+    r"^([一二三四五六七八九十]+[是要、]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|第[一二三四五六七八九十]+[,，、是])"
+)
+_QUESTION_END = re.compile(r"[?？]\s*[”\"」』]?$")
+_OPENS = re.compile(r"[:：;；]$|以下|如下|(几|[两三四五六七八九十])(个|项|点|条|方面)[^。]{0,6}[:：。]?$")
+_SEMICOLON_END = re.compile(r"[;；]$")
+
+# A heading is a short enumerated sentence ("（二）加强起重机械管理。"); calibrated on eval/calibration.jsonl.
+HEADING_MAX_CHARS = 24
+# Items taken from a list that follows a lead, and sentences of a heading's body.
+MAX_ITEMS = 6
+BODY_SENTENCES = 2
+# Sentences after the lead looked at (the list may start a sentence or two later).
+WINDOW = 14
+FIRST_ITEM_WITHIN = 2
+
+
+@dataclass(frozen=True)
+class Following:
+    """A sentence after the lead: which passage (index into the answer's passages) and where."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+
+
+def is_question(text: str) -> bool:
+    return bool(_QUESTION_END.search(text.strip()))
+
+
+def is_heading(text: str) -> bool:
+    return bool(ENUMERATED.match(text)) and len(text) <= HEADING_MAX_CHARS
+
+
+def opens_list(text: str) -> bool:
+    return bool(_OPENS.search(text.strip()))
+
+
+def needs_continuation(text: str) -> bool:
+    """The lead announces what follows rather than saying it."""
+    return is_question(text) or is_heading(text) or opens_list(text)
+
+
+def item_style(text: str) -> str | None:
+    """一是/二是 → '是', （一）/(二) → '()', 1./2. → '.', 一、 → '、'; items of one list share a style."""
+    match = ENUMERATED.match(text)
+    if not match:
+        return None
+    mark = match.group(0)
+    if mark[0] in "(（":
+        return "()"
+    if mark[0].isdigit():
+        return "."
+    if mark.startswith("第"):
+        return "第"
+    return mark[-1]
+
+
+# Outer to inner: a list of 一是… ends at the next （三） or 三、 heading.
+_LEVEL = {"、": 0, "()": 1, ".": 2, "第": 3, "是": 3, "要": 3}
+
+
+def following_sentences(
+    passages: list[Passage],
+    index: int,
+    end: int,
+    next_chunk: Callable[[Passage], tuple[str, str, dict[str, Any]] | None],
+    limit: int = WINDOW,
+) -> list[Following]:
+    """Up to `limit` sentences after position `end` of passages[index], going on into the next
+    chunk of the same speech (appended to passages) when the passage runs out."""
+    out: list[Following] = []
+    current, position = index, end
+    seen: set[str] = set()
+    while len(out) < limit:
+        passage = passages[current]
+        for span in split_sentences(passage.text):
+            if span.start < position:
+                continue
+            text = passage.text[span.start : span.end].strip()
+            if len(text) < 2 or text in seen:
+                continue
+            seen.add(text)
+            out.append(Following(current, span.start, span.end, text))
+            if len(out) >= limit:
+                return out
+        following = next_chunk(passage)
+        if following is None:
+            return out
+        chunk_id, text, meta = following
+        existing = next((i for i, p in enumerate(passages) if p.chunk_id == chunk_id), None)
+        if existing is None:
+            passages.append(_as_passage(chunk_id, text, meta, passage))
+            existing = len(passages) - 1
+        seen |= {passage.text[s.start : s.end].strip() for s in split_sentences(passage.text)}
+        current, position = existing, 0
+    return out
+
+
+def continuation(lead_text: str, following: Sequence[Following]) -> list[Following]:
+    """What the lead announces: the items of the list after it, or a heading's body, or the
+    sentences of a semicolon series — never past the next heading of the same or a higher level."""
+    if not following:
+        return []
+    first = [f for f in following[:FIRST_ITEM_WITHIN] if ENUMERATED.match(f.text)]
+    lead_style = item_style(lead_text)
+    if first and (style := item_style(first[0].text)) != lead_style:
+        level = _LEVEL.get(style or "", 3)
+        items = []
+        for sentence in following:
+            sentence_style = item_style(sentence.text)
+            if sentence_style == style:
+                items.append(sentence)
+                if len(items) >= MAX_ITEMS:
+                    break
+            elif sentence_style is not None and _LEVEL.get(sentence_style, 3) < level and items:
+                break  # the next section
+        return items
+    if _SEMICOLON_END.search(lead_text.strip()):
+        series = []
+        for sentence in following[:MAX_ITEMS]:
+            series.append(sentence)
+            if not _SEMICOLON_END.search(sentence.text):
+                break
+        return series
+    body = []
+    for sentence in following[:BODY_SENTENCES]:
+        if ENUMERATED.match(sentence.text) and is_heading(sentence.text):
+            break
+        body.append(sentence)
+    return body
+
+
+def _as_passage(chunk_id: str, text: str, meta: dict[str, Any], like: Passage) -> Passage:
+    return Passage(
+        chunk_id=chunk_id,
+        text=text,
+        speech_title=like.speech_title,
+        source=str(meta.get("source", like.source)),
+        score=0.0,
+        similarity=0.0,
+        heading_path=str(meta.get("heading_path", "")),
+        speech_id=like.speech_id,
+        sources=tuple(meta.get("sources") or like.sources),
+        date=meta.get("date", like.date),
+        place=meta.get("place", like.place),
+    )

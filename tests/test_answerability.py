@@ -1,0 +1,192 @@
+"""Answerability, term definitions and list continuation (issue 12): every rule on full-width
+and half-width punctuation alike. No model, no Chroma."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.answer import undefined_terms
+from rag.answerability import (
+    asks_value,
+    content_tokens,
+    generic_terms,
+    missing_share,
+    missing_terms,
+    named_years,
+    spells_out,
+    states_value,
+    term_parts,
+)
+from rag.continuation import continuation, following_sentences, is_question, needs_continuation
+from rag.keyword_index import KeywordDoc, KeywordIndex
+from rag.tokenize import tokenize
+from rag.types import Passage
+
+HALF = str.maketrans("，：；？！（）", ",:;?!()")
+
+
+def both(text: str) -> list[str]:
+    """The text as written with full-width punctuation, and with half-width."""
+    return [text, text.translate(HALF).replace("“", '"').replace("”", '"')]
+
+
+def _passage(text: str, chunk_id: str = "c1", speech_id: str = "s1") -> Passage:
+    return Passage(
+        chunk_id=chunk_id, text=text, speech_title="讲话", source="a.txt", score=1.0, speech_id=speech_id
+    )
+
+
+# ---- definitions: the mention-only note is stated only when the whole speech never spells a term out
+
+
+@pytest.mark.parametrize("text", both("（二）推行“两查一改”。“两查”就是查隐患、查制度，“一改”就是限期整改。"))
+def test_definition_by_parts_after_a_heading(text: str) -> None:
+    assert term_parts("两查一改") == ["两查", "一改"]
+    assert spells_out("两查一改", text)
+
+
+@pytest.mark.parametrize(
+    "text", both("市河长办要牵头开展“百日清障”专项行动，即用一百天时间集中清除河道内的违章建筑。")
+)
+def test_definition_after_words_between_term_and_ji(text: str) -> None:
+    assert spells_out("百日清障", text)
+
+
+@pytest.mark.parametrize("text", both("（二）建立“三个清单”。\n具体包括风险清单、隐患清单和责任清单。"))
+def test_definition_in_the_sentence_after_a_heading(text: str) -> None:
+    assert spells_out("三个清单", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    both("施工单位要对危大工程实行“三个必到”，即方案交底必到、首次作业必到。")
+    + both("“四不两直”就是不发通知、不打招呼，直奔基层、直插现场。")
+    + both("全面落实“三个必须”（管行业必须管安全）要求。"),
+)
+def test_direct_definitions(text: str) -> None:
+    term = next(t for t in ("三个必到", "四不两直", "三个必须") if t in text)
+    assert spells_out(term, text)
+
+
+@pytest.mark.parametrize("text", both("严格落实“四个一律”要求，对所有问题盯死看牢。要做到“四个一律”。"))
+def test_a_mention_is_not_a_definition(text: str) -> None:
+    assert not spells_out("四个一律", text)
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_mention_note_looks_at_the_whole_speech(fullwidth: bool) -> None:
+    heading, body = "（一）紧盯“两客一危”。", "“两客”就是旅游包车和班线客车，“一危”就是危险货物运输车辆。"
+    if not fullwidth:
+        heading, body = both(heading)[1], both(body)[1]
+    retrieved = [
+        _passage(
+            "要对全市“两客一危”企业开展全覆盖检查。"
+            if fullwidth
+            else '要对全市"两客一危"企业开展全覆盖检查。'
+        )
+    ]
+    whole = {"s1": heading + body + retrieved[0].text}
+    assert undefined_terms(["两客一危"], retrieved) == ["两客一危"]  # the top-k alone
+    assert undefined_terms(["两客一危"], retrieved, whole.get) == []  # the speech defines it
+    assert undefined_terms(["两客一危"], retrieved, {"s1": retrieved[0].text}.get) == ["两客一危"]
+
+
+# ---- what the question asks for
+
+
+def test_value_questions_and_the_sentences_that_answer_them() -> None:
+    assert asks_value("今年以来第三方施工挖断燃气管道发生过几次？")
+    assert states_value("发生过几次？", "今年以来已发生挖断燃气管道事件7起。")  # 几次 ← 7起
+    assert not asks_value("农村道路交通安全整治有哪几项具体措施？")  # a list, not a value
+    assert not asks_value("从几个方面部署？")
+    assert asks_value("岗前安全培训不少于多少学时？")
+    assert not states_value("岗前安全培训不少于多少学时？", "新入职的员工没有培训就下井作业。")
+    assert not states_value("岗前安全培训不少于多少学时？", "培训时间不少于3个月。")
+    assert states_value("罚款多少钱？", "处5万元以下罚款。")
+    assert states_value("燃气设计规范的编号是多少？", "执行GB 50028的规定。")
+    assert not states_value("燃气设计规范的编号是多少？", "管道运行超过20年。")
+    assert not states_value("应急管理部是哪一年成立的？", "应急管理部门要加强值守。")
+    assert states_value("应急管理部是哪一年成立的？", "应急管理部于2018年成立。")
+    assert states_value("多久开一次会？", "每季度至少召开一次会议。")
+    assert states_value("整改率是多少?", "整改率达到96.5%。")
+    assert named_years("2019年全国发生了多少起事故？") == ["2019"]
+
+
+def test_question_words_are_not_focus() -> None:
+    tokens = content_tokens(tokenize("江宁市去年危化品领域出了几起事故、死了几个人？"))
+    assert "危化品" in tokens
+    assert not any("几" in t for t in tokens)
+    assert "县里" not in content_tokens(["县里", "病险"])
+
+
+def test_missing_terms_count_overlapping_pieces_once() -> None:
+    weights = {"有效": 1.0, "效期": 1.0, "有效期": 2.0, "特种": 1.0}
+    assert missing_terms(weights, "特种作业人员必须持证上岗") == ["有效期"]
+    assert missing_share(weights, "特种作业人员必须持证上岗") == pytest.approx(0.8)
+    assert missing_share({}, "anything") == 0.0
+
+
+def test_generic_vocabulary_comes_from_the_corpus(tmp_path: Path) -> None:
+    index = KeywordIndex(tmp_path / "k.sqlite")
+    topics = "燃气管道 校车 危化品 脚手架 防汛物资 烟花爆竹 电动车 矿山 学校 港口".split()
+    docs = [
+        KeywordDoc(f"c{i}", f"各地要落实安全责任。本篇讲{topic}。", speech_id=f"s{i}")
+        for i, topic in enumerate(topics)
+    ]
+    index.sync(docs)
+    generic = generic_terms(index, ["安全", "责任", "燃气管道", "校车"])
+    assert {"安全", "责任"} <= generic
+    assert not generic & {"燃气管道", "校车"}
+
+
+# ---- what follows a lead: items, a heading's body, across chunks
+
+
+def _following(passages: list[Passage], chunks: dict[str, tuple[str, str, dict[str, Any]]]) -> Any:
+    return following_sentences(
+        passages,
+        0,
+        passages[0].text.index("？" if "？" in passages[0].text else "?") + 1,
+        lambda p: chunks.get(p.chunk_id),
+    )
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_rhetorical_question_is_answered_by_the_list_after_it_across_chunks(fullwidth: bool) -> None:
+    first = "为什么说燃气安全仍是突出风险？一是老旧管网问题突出。二是餐饮场所隐患反复出现。"
+    second = "二是餐饮场所隐患反复出现。三是第三方施工破坏管道。（三）加强宣传教育。要进社区。"
+    if not fullwidth:
+        first, second = both(first)[1], both(second)[1]
+    passages = [_passage(first)]
+    chunks = {"c1": ("c2", second, {"source": "a.txt"})}
+    lead = first[: first.index("？" if fullwidth else "?") + 1]
+    assert is_question(lead) and needs_continuation(lead)
+    items = continuation(lead, _following(passages, chunks))
+    assert [i.text[:2] for i in items] == ["一是", "二是", "三是"]  # not past （三）, no repeats
+    assert len(passages) == 2 and passages[1].chunk_id == "c2"  # the next chunk joins the answer's passages
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_heading_is_answered_by_its_body(fullwidth: bool) -> None:
+    text = "（二）加强起重机械管理。要全面落实安装告知、检验检测、使用登记制度。（三）抓好防汛。"
+    if not fullwidth:
+        text = both(text)[1]
+    lead = text[: text.index("。") + 1]
+    assert needs_continuation(lead)
+    following = following_sentences([_passage(text)], 0, len(lead), lambda p: None)
+    body = continuation(lead, following)
+    assert [b.text for b in body] == [following[0].text]
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_semicolon_series_runs_to_its_full_stop(fullwidth: bool) -> None:
+    text = "从事故类型看，高处坠落事故5起；物体打击事故2起；起重伤害1起、坍塌1起。另外要说明。"
+    if not fullwidth:
+        text = both(text)[1]
+    end = text.index("；" if fullwidth else ";") + 1
+    following = following_sentences([_passage(text)], 0, end, lambda p: None)
+    series = continuation(text[:end], following)
+    assert [s.text[:4] for s in series] == ["物体打击", "起重伤害"]
