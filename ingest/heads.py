@@ -37,7 +37,8 @@ _DATE_LINE_MAX = 40
 _BESIDE_DATE_MAX = 20
 _NOTE = re.compile(r"(根据|据)?(录音|速记|记录)?整理|有删节|略有删减|节选|摘要|定稿")
 
-_GENRE = re.compile(r"(讲话|发言|致辞|讲稿|报告|动员令|总结)")
+# Words that name a speech as a genre: a line holding one may be a speech's title.
+GENRE = re.compile(r"(讲话|发言|致辞|讲稿|报告|动员令|总结)")
 _MEETING = re.compile(r"会议|大会|会上|座谈会|推进会|例会")
 _UNIT = "省|自治区|市|自治州|县|区|镇|乡|州|盟|旗"
 _PLACE_WORD = re.compile(rf"^[\u4e00-\u9fff]{{2,8}}?({_UNIT})$")
@@ -140,7 +141,7 @@ def parse_date_line(line: str) -> DateLine | None:
     match, date = first
     rest = text[: match.start()] + " " + text[match.end() :]
     rest = re.sub(f"[{_OPEN}{_CLOSE}，,、：:\\s]+", " ", rest).strip()
-    if _GENRE.search(rest) or _MEETING.search(rest) or len(rest.replace(" ", "")) > _BESIDE_DATE_MAX:
+    if GENRE.search(rest) or _MEETING.search(rest) or len(rest.replace(" ", "")) > _BESIDE_DATE_MAX:
         return None  # "2024年全市安全生产工作会议上的讲话" is a title, not a date line
     if rest and _first_date(rest) is not None:
         return None  # two dates: a period ("2023年1月至2024年3月"), not a date line
@@ -213,7 +214,7 @@ def subtitle_of(line: str) -> str | None:
     rest = match.group(1).strip()
     if len(rest) > 60 or re.search("[。！？!?；;]", rest):
         return None
-    if not (_GENRE.search(rest) or _MEETING.search(rest)):
+    if not (GENRE.search(rest) or _MEETING.search(rest)):
         return None
     return rest
 
@@ -223,7 +224,7 @@ def is_speaker_line(line: str) -> bool:
     text = line.strip()
     if not text or len(text) > _SPEAKER_MAX or is_sentence(text) or is_numbered(text):
         return False
-    if _GENRE.search(text) or _MEETING.search(text) or _first_date(text):
+    if GENRE.search(text) or _MEETING.search(text) or _first_date(text):
         return False
     compact = re.sub(r"\s+", "", text)
     return bool(_ROLE.search(text) or (_NAME.match(compact) and not _NOT_NAME.search(compact)))

@@ -15,12 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ingest import heads
-from ingest.heads import find_date
+from ingest.heads import GENRE, find_date
 from ingest.types import Speech
 
 __all__ = ["deduplicate", "find_date", "find_place", "is_salutation", "is_title", "split_speeches"]
 
-_GENRE = re.compile(r"(讲话|发言|致辞|讲稿|报告|动员令|总结)")
 _SENTENCE_PUNCT = re.compile(r"[。！？!?；;:：,，]")
 _NUMBERED = re.compile(
     r"^([一二三四五六七八九十]+[、是要]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|第[一二三四五六七八九十]+[,，、])"
@@ -49,7 +48,7 @@ def is_title(paragraph: str) -> bool:
     """A short line naming a speech, with no sentence punctuation: '在……会议上的讲话'."""
     return (
         len(paragraph) <= _TITLE_MAX
-        and _GENRE.search(paragraph) is not None
+        and GENRE.search(paragraph) is not None
         and _SENTENCE_PUNCT.search(paragraph) is None
         and _NUMBERED.match(paragraph) is None
     )

@@ -73,15 +73,20 @@ def expected_variant(flags: frozenset[str], amx_granted: bool) -> str:
     return max(usable, key=lambda name: len(VARIANT_FLAGS[name]))
 
 
-def llm_info(*args: str, env: dict[str, str] | None = None) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "rag", "llm-info", "--no-speed", "--json", *args],
+def rag_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """`python -m rag …` as a user runs it, in a fresh process (one CPU variant loads per process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
-        timeout=120,
+        timeout=timeout,
     )
+
+
+def llm_info(*args: str, env: dict[str, str] | None = None) -> dict:
+    done = rag_cli("llm-info", "--no-speed", "--json", *args, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -113,14 +118,7 @@ def test_a_variant_this_cpu_cannot_run_is_refused_by_name():
     unusable = [name for name, needs in VARIANT_FLAGS.items() if not needs <= cpuinfo_flags()]
     if not unusable:
         pytest.skip("this CPU runs every variant")
-    done = subprocess.run(
-        [sys.executable, "-m", "rag", "llm-info", "--no-speed"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={**os.environ, "POLICYQA_LLM_CPU_VARIANT": unusable[-1]},
-    )
+    done = rag_cli("llm-info", "--no-speed", env={"POLICYQA_LLM_CPU_VARIANT": unusable[-1]})
     assert done.returncode == 2
     assert unusable[-1] in done.stderr and "not have" in done.stderr
 
@@ -187,27 +185,13 @@ def test_llm_info_measures_once_then_answers_from_the_cache(model_cache: Path):
     gguf_path("qwen2.5-coder-0.5b", model_cache)
     env = {"POLICYQA_MODEL_CACHE": str(model_cache)}
     args = ("--llm-model", "qwen2.5-coder-0.5b")
-    first = subprocess.run(
-        [sys.executable, "-m", "rag", "llm-info", "--json", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        timeout=300,
-        check=True,
-    )
+    first = rag_cli("llm-info", "--json", *args, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr
     speed = json.loads(first.stdout)["speed"]
     assert speed["prompt_tokens_per_s"] > speed["generation_tokens_per_s"] > 0
     assert speed["variant"] == json.loads(first.stdout)["backend"]["variant"]
-    again = subprocess.run(
-        [sys.executable, "-m", "rag", "llm-info", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        timeout=120,
-        check=True,
-    )
+    again = rag_cli("llm-info", *args, env=env)
+    assert again.returncode == 0, again.stderr
     assert f"generation {speed['generation_tokens_per_s']} tokens/s" in again.stdout
     assert speed["measured_at"] in again.stdout  # the cached figure, not a new measurement
 
