@@ -27,18 +27,18 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
+from ingest.index.store import StoreError
 from ingest.loaders import SUPPORTED_SUFFIXES
 from rag.api import PolicyQA, QuestionError
 from rag.config import Settings
 from rag.llm import LLMError, describe
-from rag.store import StoreError
 from rag.types import Answer, Citation, Passage
-from rag.uploads import admin_password_ok, save_upload
+from rag.web.uploads import admin_password_ok, save_upload
 
 try:
-    from rag.http_api import create_api
+    from rag.web.http_api import create_api
 except ModuleNotFoundError as error:  # the HTTP API is optional; anything else failing is a real error
-    if error.name != "rag.http_api":
+    if error.name != "rag.web.http_api":
         raise
     create_api = None
 
@@ -625,7 +625,7 @@ def build_ui(qa: PolicyQA) -> gr.Blocks:
 
 
 def build_app(settings: Settings, qa: PolicyQA | None = None) -> FastAPI:
-    """The HTTP API (when rag.http_api is there) with the chat page mounted at /."""
+    """The HTTP API (when rag.web.http_api is there) with the chat page mounted at /."""
     qa = qa or PolicyQA(settings)
     api = create_api(qa) if create_api is not None else FastAPI(title=TITLE)
     api.state.policyqa = qa

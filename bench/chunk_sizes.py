@@ -29,8 +29,8 @@ MAX_RATIO = 1.45
 DEPTH = 10  # score_retrieval's default: MRR@10
 
 if TYPE_CHECKING:
-    from rag.embedding import Embedder
-    from rag.evaluate import Question, RetrievalScores
+    from ingest.index.embedding import Embedder
+    from rag.evaluation.evaluate import Question, RetrievalScores
 
 
 def log(message: str) -> None:
@@ -55,11 +55,11 @@ def measure_size(
     query_vectors: dict[str, Any],
 ) -> dict[str, Any]:
     """Build one index at this size and score both retrievers on it."""
+    from ingest.index.store import ChunkStore
     from ingest.pipeline import ingest_paths
     from rag.api import PolicyQA
     from rag.config import Settings
-    from rag.evaluate import score_retrieval
-    from rag.store import ChunkStore
+    from rag.evaluation.evaluate import score_retrieval
 
     settings = Settings(
         store_dir=work / f"store-{target}",
@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+    from ingest.index.embedding import Embedder
     from rag.config import Settings
-    from rag.embedding import Embedder
-    from rag.evaluate import load_questions
+    from rag.evaluation.evaluate import load_questions
 
     path = args.questions if args.questions.is_absolute() else ROOT / args.questions
     questions = load_questions(path)

@@ -116,7 +116,7 @@ def kill_somewhere(
 
 
 def run_trials(trials: int, seed: int, lines: int, work: Path) -> dict[str, Any]:
-    from rag.embedding import Embedder
+    from ingest.index.embedding import Embedder
 
     base = Settings()
     corpus = write_corpus(work / "corpus", lines)

@@ -23,8 +23,8 @@ from typing import Any
 
 from bench import synth
 from ingest.chunking import ChunkSpec
+from ingest.dedupe import deduplicate
 from ingest.pipeline import plan_chunks, read_speeches
-from ingest.speeches import deduplicate
 from ingest.types import Speech
 
 

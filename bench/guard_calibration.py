@@ -17,7 +17,7 @@ import statistics
 from pathlib import Path
 
 from rag.api import PolicyQA
-from rag.guard import split_claims, support
+from rag.generate.guard import split_claims, support
 
 DEV = Path(__file__).resolve().parent.parent / "eval" / "dev.jsonl"
 FROM_MEMORY = [

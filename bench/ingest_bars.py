@@ -268,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     repeat = max(1, args.repeat)
 
+    from ingest.index.e5_offline import BUILD_NAME
     from rag.config import Settings
-    from rag.e5_offline import BUILD_NAME
 
     model_cache = (args.model_cache or Settings().model_cache).resolve()
     with tempfile.TemporaryDirectory(prefix="policyqa-bars-") as tmp:

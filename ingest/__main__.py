@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from ingest.index.config import Settings
+from ingest.index.store import StoreError
 from ingest.pipeline import IngestLocked, ingest_paths
-from rag.config import Settings
-from rag.store import StoreError
 
 
 def main(argv: list[str] | None = None) -> int:

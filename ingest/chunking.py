@@ -10,13 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.index.text import SENTENCE_ENDS, Sentence, split_sentences
 from ingest.types import Chunk, Speech
-
-SENTENCE_ENDS = "。！？；!?;…"
-CLOSERS = "”’」』）)】》\"'"
-_OPEN_QUOTES = "“「『"
-_CLOSE_QUOTES = "”」』"
-_LONG_QUOTE = 300  # a quote this long without closing is a scraping slip, not a quote
 
 _HEADING_LEVELS = (
     (1, re.compile(r"^([一二三四五六七八九十]+、|第[一二三四五六七八九十]+(部分|章|节)?[,，、:：\s])")),
@@ -33,14 +28,6 @@ _HEADING_LABEL_MAX = 30
 
 
 @dataclass(frozen=True)
-class Sentence:
-    start: int
-    end: int
-    paragraph: int
-    opens_paragraph: bool
-
-
-@dataclass(frozen=True)
 class ChunkSpec:
     """How big chunks should be, in characters."""
 
@@ -48,51 +35,6 @@ class ChunkSpec:
     maximum: int = 500
     minimum: int = 80
     overlap_sentences: int = 1
-
-
-def split_sentences(text: str) -> list[Sentence]:
-    """Sentence spans over ``text``; a sentence ends at 。！？；… (plus closing quotes) or a line end."""
-    sentences: list[Sentence] = []
-    paragraph = 0
-    start = 0
-    depth = 0
-    i = 0
-    n = len(text)
-    opens = True
-    while i < n:
-        ch = text[i]
-        if ch == "\n":
-            if i > start:
-                sentences.append(Sentence(start, i, paragraph, opens))
-            paragraph += 1
-            opens = True
-            start = i + 1
-            depth = 0
-            i += 1
-            continue
-        if ch in _OPEN_QUOTES:
-            depth += 1
-        elif ch in _CLOSE_QUOTES and depth:
-            depth -= 1
-        quote_closes_sentence = (
-            ch in _CLOSE_QUOTES and depth == 0 and i > start and text[i - 1] in SENTENCE_ENDS
-        )
-        if quote_closes_sentence or (ch in SENTENCE_ENDS and (depth == 0 or i - start > _LONG_QUOTE)):
-            j = i + 1
-            while j < n and (text[j] in SENTENCE_ENDS or text[j] in CLOSERS):
-                if text[j] in _CLOSE_QUOTES and depth:
-                    depth -= 1
-                j += 1
-            sentences.append(Sentence(start, j, paragraph, opens))
-            depth = 0  # a quote left open this long is a typo, not a quotation
-            opens = False
-            start = j
-            i = j
-            continue
-        i += 1
-    if start < n:
-        sentences.append(Sentence(start, n, paragraph, opens))
-    return [s for s in sentences if text[s.start : s.end].strip()]
 
 
 def heading_level(paragraph: str) -> int | None:

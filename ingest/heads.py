@@ -15,6 +15,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from ingest.index.text import LIST_MARK
+
 # Sentence punctuation: a line holding any is a sentence, never a head line.
 SENTENCE_MARKS = "。！？!?；;：:，,"
 _SENTENCE = re.compile(f"[{SENTENCE_MARKS}]")
@@ -55,10 +57,6 @@ _SPEAKER_MAX = 30
 _SUBTITLE = re.compile(r"^[—－\-─━–~～]{1,3}\s*(.+)$")
 # "张三同志在……会议上的讲话", "市长在……上的讲话": who speaks, before the 在 of the occasion.
 _SPEAKER_IN_TITLE = re.compile(r"^(.{2,16}?)在.{2,}?(?:上|中)的?(?:讲话|发言|致辞|报告)")
-# Lines under a title that are a numbered outline item, never a speaker.
-_NUMBERED = re.compile(
-    r"^([一二三四五六七八九十]+[、是要．.]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|第[一二三四五六七八九十]+)"
-)
 # A short line worth taking for a title where no genre word says so (docx headings, markdown #).
 _CANDIDATE_MIN, _CANDIDATE_MAX = 5, 40
 
@@ -203,7 +201,7 @@ def is_table_row(line: str) -> bool:
 
 
 def is_numbered(line: str) -> bool:
-    return _NUMBERED.match(line) is not None
+    return LIST_MARK.match(line) is not None
 
 
 def subtitle_of(line: str) -> str | None:

@@ -24,21 +24,22 @@ from filelock import FileLock, Timeout
 from ingest import failpoints
 from ingest.chunking import ChunkSpec, chunk_speech
 from ingest.clean import clean_text
+from ingest.dedupe import deduplicate
+from ingest.index.config import Settings
+from ingest.index.keywords import INDEX_NAME, KeywordDoc, KeywordIndex
+from ingest.index.store import ChunkStore, clean_metadata, describe_location
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_text
 from ingest.manifest import MANIFEST_NAME, FileRecord, Manifest
-from ingest.speeches import deduplicate, split_speeches
+from ingest.speeches import split_speeches
 from ingest.titles import display_titles
 from ingest.types import Chunk, Speech
-from rag.config import Settings
-from rag.keyword_index import INDEX_NAME, KeywordDoc, KeywordIndex
-from rag.store import ChunkStore, clean_metadata, describe_location
 
 LOCK_NAME = "ingest.lock"
 WRITE_BATCH = 64
 
 
 class PassageEmbedder(Protocol):
-    """What ingest needs from an embedding model (rag.embedding.Embedder is the real one)."""
+    """What ingest needs from an embedding model (ingest.index.embedding.Embedder is the real one)."""
 
     name: str
 
@@ -427,15 +428,9 @@ def _write(store: ChunkStore, chunks: list[Chunk], vectors: np.ndarray) -> None:
 
 
 def _default_embedder(settings: Settings) -> PassageEmbedder:
-    from rag.embedding import Embedder
+    from ingest.index.embedding import Embedder
 
-    return Embedder(
-        settings.embedding_model,
-        settings.model_cache,
-        batch_size=settings.embed_batch_size,
-        threads=settings.torch_threads,
-        bf16=settings.embed_bf16,
-    )
+    return Embedder.from_settings(settings)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:

@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from ingest.index.store import StoreError
 from rag.api import PolicyQA, QuestionError
 from rag.config import Settings
 from rag.llm import LLMError
-from rag.store import StoreError
 
 
 def _print_answer(answer, as_json: bool) -> None:
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{rank}. 《{p.speech_title}》({p.source}) score {p.score:.4f}")
                     print("   " + p.text.replace("\n", "\n   "))
         else:
-            from rag.evaluate import format_report, run_evaluation
+            from rag.evaluation.evaluate import format_report, run_evaluation
 
             data = run_evaluation(qa, args.file, baseline=args.baseline, corpus=args.corpus)
             print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_report(data))

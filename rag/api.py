@@ -19,18 +19,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from rag.answer import AnswerComposer
+from ingest.index.keywords import KeywordIndex
+from ingest.index.store import ChunkStore, StoreError
+from rag.answer.extractive import AnswerComposer
 from rag.config import Settings
 from rag.conversation import History, focus_query, retrieval_query
-from rag.keyword_index import KeywordIndex
 from rag.retrieve import Filters, Reranker, Retriever
-from rag.store import ChunkStore, StoreError
 from rag.types import Answer, Passage
 
 if TYPE_CHECKING:
+    from ingest.index.embedding import Embedder
     from ingest.pipeline import IngestReport
-    from rag.embedding import Embedder
-    from rag.generate import GenerativeAnswerer
+    from rag.generate.generative import GenerativeAnswerer
     from rag.langchain_api import PolicyQAEmbeddings, PolicyQARetriever, PolicyQARunnable
 
 _P = ParamSpec("_P")
@@ -96,15 +96,9 @@ class PolicyQA:
         """The embedding model (settings.embedding_model), built on first use and then shared."""
         with self._lock:
             if self._embedder is None:
-                from rag.embedding import Embedder
+                from ingest.index.embedding import Embedder
 
-                self._embedder = Embedder(
-                    self.settings.embedding_model,
-                    self.settings.model_cache,
-                    batch_size=self.settings.embed_batch_size,
-                    threads=self.settings.torch_threads,
-                    bf16=self.settings.embed_bf16,
-                )
+                self._embedder = Embedder.from_settings(self.settings)
             return self._embedder
 
     @property
@@ -144,7 +138,7 @@ class PolicyQA:
             return None
         with self._lock:
             if self._writer is None:
-                from rag.generate import GenerativeAnswerer
+                from rag.generate.generative import GenerativeAnswerer
                 from rag.llm import chat_model, model_label
 
                 model = chat_model(self.settings)

@@ -8,14 +8,14 @@ implementation that could drift from it.
 
 ``PolicyQA.as_retriever()``, ``PolicyQA.as_runnable()`` and ``PolicyQA.as_embeddings()`` build
 these; this module is imported only when one of them is called, so ``import rag`` stays cheap.
-Dependencies run one way: this module imports ``rag.api``; nothing in ``rag`` imports this module
-at import time, and ``ingest`` never does.
+Dependencies run one way: ``rag.api`` imports this module (lazily, when an adapter is asked for);
+this module names PolicyQA only through the ``SpeechQA`` protocol, and ``ingest`` never imports it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, NotRequired
+from typing import Any, NotRequired, Protocol, runtime_checkable
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -26,10 +26,9 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads only this TypedDict before Python 3.12
 
-from rag.api import PolicyQA
+from ingest.index.embedding import Embedder
 from rag.config import Settings
 from rag.conversation import History
-from rag.embedding import Embedder
 from rag.types import Answer, Passage
 
 __all__ = [
@@ -40,6 +39,41 @@ __all__ = [
     "QuestionInput",
     "passage_document",
 ]
+
+
+@runtime_checkable
+class SpeechQA(Protocol):
+    """The part of ``PolicyQA`` the adapters call. A Protocol rather than an import of
+    ``rag.api``: PolicyQA builds these adapters (``as_retriever`` …), so importing it back would
+    close a cycle."""
+
+    settings: Settings
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        speech_ids: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> list[Passage]: ...
+
+    async def asearch(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        speech_ids: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> list[Passage]: ...
+
+    def ask(self, question: str, history: History | None = None) -> Answer: ...
+
+    async def aask(self, question: str, history: History | None = None) -> Answer: ...
+
+    def ask_stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]: ...
+
+    def aask_stream(self, question: str, history: History | None = None) -> AsyncIterator[str | Answer]: ...
 
 
 # ------------------------------------------------------------------ retriever
@@ -80,7 +114,7 @@ class PolicyQARetriever(BaseRetriever):
     asyncio service cannot start an unbounded number of model calls.
     """
 
-    qa: PolicyQA
+    qa: SpeechQA
     k: int = Field(default=5, ge=1, description="Passages per query.")
     speech_ids: tuple[str, ...] | None = Field(default=None, description="Only these speeches.")
     sources: tuple[str, ...] | None = Field(default=None, description="Only these source files.")
@@ -127,7 +161,7 @@ class PolicyQARunnable(Runnable[QuestionInput, Answer]):
     ``stream`` alike. Async calls run in PolicyQA's bounded thread pool.
     """
 
-    def __init__(self, qa: PolicyQA) -> None:
+    def __init__(self, qa: SpeechQA) -> None:
         self.qa = qa
 
     def __repr__(self) -> str:
@@ -277,7 +311,7 @@ class PolicyQAEmbeddings(Embeddings):
     """The project's embedding model (by default multilingual-e5-small, built offline) as a
     LangChain ``Embeddings``.
 
-    It wraps ``rag.embedding.Embedder``, so the query and passage prefixes the model was trained
+    It wraps ``ingest.index.embedding.Embedder``, so the query and passage prefixes the model was trained
     with (``"query: "`` / ``"passage: "`` for e5) are applied the same way as in our own index,
     vectors are L2-normalised, and nothing is downloaded: a LangChain vector store built with it
     matches ours vector for vector.
@@ -290,7 +324,8 @@ class PolicyQAEmbeddings(Embeddings):
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> PolicyQAEmbeddings:
         """The model the settings name (environment, then keywords such as ``model_cache=...``);
         it loads on the first embedding."""
-        return cls(PolicyQA.open(settings, **overrides).embedder)
+        base = settings or Settings()
+        return cls(Embedder.from_settings(base.with_overrides(**overrides)))
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Passage vectors, with the model's passage prefix, in input order."""

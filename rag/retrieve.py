@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.keyword_index import KeywordIndex
-from rag.store import ChunkStore
+from ingest.index.keywords import KeywordIndex
+from ingest.index.store import ChunkStore
 from rag.types import Passage
 
 RRF_K = 60

@@ -28,8 +28,8 @@ def model_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(model_cache: Path) -> Iterator[object]:
+    from ingest.index.embedding import Embedder
     from rag.config import DEFAULT_EMBEDDING_MODEL
-    from rag.embedding import Embedder
 
     yield Embedder(DEFAULT_EMBEDDING_MODEL, model_cache)
 

@@ -22,11 +22,11 @@ import numpy as np
 
 from ingest import failpoints
 from ingest.chunking import ChunkSpec
+from ingest.index.keywords import INDEX_NAME, KeywordIndex
+from ingest.index.store import ChunkStore, StoreError
 from ingest.manifest import MANIFEST_NAME, Manifest
 from ingest.pipeline import plan_chunks
 from rag.config import Settings
-from rag.keyword_index import INDEX_NAME, KeywordIndex
-from rag.store import ChunkStore, StoreError
 from tests.conftest import ROOT, SEED
 
 _PROGRESS = re.compile(rb"embedding:[^\r\n|]*\|[^|]*\| *(\d+)/(\d+)")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.answer import (
+from ingest.index.keywords import KeywordDoc, KeywordIndex
+from ingest.index.tokenize import find_slogans, tokenize
+from rag.answer.extractive import (
     Sentence,
     asked_terms,
     cite,
@@ -16,9 +18,7 @@ from rag.answer import (
 )
 from rag.api import check_question
 from rag.conversation import is_follow_up, nth_item, retrieval_query
-from rag.keyword_index import KeywordDoc, KeywordIndex
 from rag.retrieve import Filters, drop_near_duplicates, reciprocal_rank_fusion, rerank
-from rag.tokenize import find_slogans, tokenize
 from rag.types import Passage
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from rag.answer import undefined_terms
-from rag.answerability import (
+from ingest.index.keywords import KeywordDoc, KeywordIndex
+from ingest.index.tokenize import tokenize
+from rag.answer.answerability import (
     asks_value,
     content_tokens,
     generic_terms,
@@ -20,9 +21,8 @@ from rag.answerability import (
     states_value,
     term_parts,
 )
-from rag.continuation import continuation, following_sentences, is_question, needs_continuation
-from rag.keyword_index import KeywordDoc, KeywordIndex
-from rag.tokenize import tokenize
+from rag.answer.continuation import continuation, following_sentences, is_question, needs_continuation
+from rag.answer.extractive import undefined_terms
 from rag.types import Passage
 
 HALF = str.maketrans("，：；？！（）", ",:;?!()")

@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 from tests.servers import free_port, running, wait_for_http
 
 ADMIN_PASSWORD = "test-admin-密码"
-HAS_HTTP_API = importlib.util.find_spec("rag.http_api") is not None
+HAS_HTTP_API = importlib.util.find_spec("rag.web.http_api") is not None
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def test_bad_questions_get_the_question_error_message(client, question: str, exp
 @pytest.mark.slow
 def test_http_api_health(app_server: LiveApp) -> None:
     if not HAS_HTTP_API:
-        pytest.skip("rag.http_api is not there yet: app.py serves the chat page on a bare FastAPI")
+        pytest.skip("rag.web.http_api is not there yet: app.py serves the chat page on a bare FastAPI")
     with urllib.request.urlopen(app_server.url + "api/health", timeout=10) as response:
         assert response.status == 200
         assert json.loads(response.read())["llm"] == {"provider": "none"}
@@ -254,7 +254,7 @@ def test_highlight_falls_back_when_the_quote_is_not_in_the_passage() -> None:
     ],
 )
 def test_safe_upload_name(original: str, expected: str, tmp_path: Path) -> None:
-    from rag.uploads import save_upload, stored_name
+    from rag.web.uploads import save_upload, stored_name
 
     content = "讲话内容".encode()
     name = stored_name(original, content)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.synth import SynthFile, generate, plan_files, seed_pool, write_corpus, write_files
+from ingest.dedupe import deduplicate
 from ingest.loaders import load_text
 from ingest.pipeline import read_speeches
-from ingest.speeches import deduplicate
 
 
 def _bytes(folder: Path) -> dict[str, bytes]:

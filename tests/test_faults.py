@@ -22,9 +22,9 @@ import pytest
 from bench.load import NEW_SPEECH, TARGETED, consistency, edited_seed_speech, index_version
 from bench.users import asking, dev_questions
 from ingest import failpoints
+from ingest.index.keywords import KeywordIndex
 from ingest.pipeline import ingest_paths
 from rag.config import Settings
-from rag.keyword_index import KeywordIndex
 from tests.conftest import seed_excerpt
 from tests.crashes import (
     IndexState,
@@ -74,7 +74,7 @@ def _qa(settings: Settings, embedder: object):
 
 def test_ingest_while_users_ask(settings: Settings, embedder, tmp_path: Path) -> None:
     """Uploads through POST /api/ingest while 3 users ask: no errors, every answer from one version."""
-    from rag.http_api import create_api
+    from rag.web.http_api import create_api
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(seed_excerpt(60), encoding="utf-8")
@@ -160,10 +160,10 @@ def test_a_lost_chroma_server_is_a_clear_503_and_the_app_recovers(
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    import rag.store
+    import ingest.index.store
     from app import build_app
 
-    monkeypatch.setattr(rag.store, "CHROMA_HTTP_TIMEOUT", httpx.Timeout(3.0, connect=2.0))
+    monkeypatch.setattr(ingest.index.store, "CHROMA_HTTP_TIMEOUT", httpx.Timeout(3.0, connect=2.0))
     port = free_port()
     chroma = [str(Path(sys.executable).with_name("chroma")), "run", "--path", str(tmp_path / "server")]
     chroma += ["--host", "127.0.0.1", "--port", str(port)]

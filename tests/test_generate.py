@@ -20,8 +20,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from rag.api import PolicyQA
 from rag.config import Settings
-from rag.generate import QUOTES_HEADER, GenerativeAnswerer, build_context, take_sentence
-from rag.guard import bigrams, judge, split_claims, support, without_topic
+from rag.generate.generative import QUOTES_HEADER, GenerativeAnswerer, build_context, take_sentence
+from rag.generate.guard import bigrams, judge, split_claims, support, without_topic
 from rag.llm.bundled import ModelIntegrityError, gguf_path, join_parts
 from rag.types import Answer
 from tests.conftest import SEED
@@ -148,7 +148,7 @@ def test_a_follow_up_is_condensed_before_retrieval(seed_store_dir, model_cache, 
 def test_the_prompt_keeps_to_its_budget_and_keeps_the_evidence(seed_qa):
     question = "汛期排查隐患按什么原则?"
     passages = seed_qa.retriever.search(question, 6)
-    from rag.answer import AnswerComposer
+    from rag.answer.extractive import AnswerComposer
 
     composer = AnswerComposer(seed_qa.embedder, seed_qa.settings, seed_qa.keywords, seed_qa.store)
     scored, _ = composer.sentence_scores(question, question, passages)

@@ -53,7 +53,7 @@ def server(
         "HF_HUB_OFFLINE": "1",
         "PYTHONPATH": str(ROOT),
     }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "rag.http_api:app_from_env"]
+    command = [sys.executable, "-m", "uvicorn", "--factory", "rag.web.http_api:app_from_env"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     with running(command, port, env=env, log=root / "server.log"):
         url = f"http://127.0.0.1:{port}"
@@ -276,7 +276,7 @@ def test_without_an_index_or_admin_password(tmp_path: Path, model_cache: Path) -
 
     from rag.api import PolicyQA
     from rag.config import Settings
-    from rag.http_api import create_api
+    from rag.web.http_api import create_api
 
     settings = Settings(store_dir=tmp_path / "store", data_dir=tmp_path / "data", model_cache=model_cache)
     with TestClient(create_api(PolicyQA(settings))) as client:

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
+from ingest.index.store import ChunkStore, ModelMismatchError
 from ingest.manifest import Manifest
 from ingest.pipeline import LOCK_NAME, WRITE_BATCH, IngestLocked, ingest_paths
 from rag.config import Settings
-from rag.store import ChunkStore, ModelMismatchError
 from tests.conftest import SEED, seed_excerpt
 from tests.crashes import embedded_so_far, ingest_env, kill_when, problems, read_state, start_ingest
 from tests.servers import free_port, running

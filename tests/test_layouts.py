@@ -15,12 +15,12 @@ import pytest
 
 from ingest.chunking import chunk_speech
 from ingest.heads import is_bare_date_line, parse_date_line
+from ingest.index.store import ChunkStore
 from ingest.loaders import load_text
 from ingest.pipeline import ingest_paths, read_speeches
 from ingest.speeches import is_salutation, is_title, split_speeches
 from ingest.types import Speech
 from rag.config import Settings
-from rag.store import ChunkStore
 from tests.crashes import ingest_env
 
 LAYOUTS = Path(__file__).resolve().parent / "data" / "layouts"

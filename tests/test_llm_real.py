@@ -16,7 +16,7 @@ import pytest
 
 from rag.api import PolicyQA
 from rag.config import Settings
-from rag.evaluate import unsupported_sentences
+from rag.evaluation.evaluate import unsupported_sentences
 from rag.llm import describe
 from rag.llm.bundled import gguf_path
 from rag.llm.cpu_backend import load_cpu_backend

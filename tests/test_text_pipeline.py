@@ -12,17 +12,17 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ingest import speeches as speeches_module
-from ingest.chunking import CLOSERS, SENTENCE_ENDS, ChunkSpec, chunk_speech, heading_paths, split_sentences
+from ingest import dedupe as dedupe_module
+from ingest.chunking import ChunkSpec, chunk_speech, heading_paths
 from ingest.clean import clean_text
+from ingest.dedupe import deduplicate, separate_glued
+from ingest.index.text import CLOSERS, SENTENCE_ENDS, split_sentences
 from ingest.pipeline import plan_chunks, read_speeches
 from ingest.speeches import (
-    deduplicate,
     find_date,
     find_place,
     is_salutation,
     is_title,
-    separate_glued,
     split_speeches,
 )
 from ingest.types import Speech
@@ -359,7 +359,7 @@ def test_deduplicate_a_speech_without_sources() -> None:
     assert deduplicate([Speech("空", (), "c.txt")])[0].sources == ("c.txt",)
 
 
-class _EveryPairIndex(speeches_module._Index):
+class _EveryPairIndex(dedupe_module._Index):
     """The index with nothing left out: every speech sharing a paragraph is a candidate."""
 
     def partners(self, key: int) -> set[int]:
@@ -379,7 +379,7 @@ def _separate_by_rescanning(speeches: list[Speech]) -> list[Speech]:
                     pieces
                     for other, guest in enumerate(result)
                     if other != at and (shared := len(set(host.paragraphs) & set(guest.paragraphs)))
-                    if (pieces := speeches_module._cut(host, guest, shared)) is not None
+                    if (pieces := dedupe_module._cut(host, guest, shared)) is not None
                 ),
                 None,
             )
@@ -414,10 +414,10 @@ def test_leaving_common_paragraphs_out_of_the_index_changes_nothing(
         )
         for n, (paragraphs, titled) in enumerate(specs)
     ]
-    with patch.object(speeches_module, "_COMMON_HOLDERS", common_holders):
+    with patch.object(dedupe_module, "_COMMON_HOLDERS", common_holders):
         fast_split = separate_glued(speeches)
         fast = deduplicate(speeches)
-        with patch.object(speeches_module, "_Index", _EveryPairIndex):
+        with patch.object(dedupe_module, "_Index", _EveryPairIndex):
             every_pair = deduplicate(speeches)
     assert fast_split == _separate_by_rescanning(speeches)
     assert fast == every_pair

@@ -29,10 +29,19 @@ from dataclasses import dataclass, replace
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from rag.answer import AnswerComposer, Sentence
+from rag.answer.extractive import AnswerComposer, Sentence
 from rag.config import Settings
 from rag.conversation import History, retrieval_query
-from rag.guard import Claim, Verdict, best_quote, content_chars, is_refusal, judge, split_claims, support
+from rag.generate.guard import (
+    Claim,
+    Verdict,
+    best_quote,
+    content_chars,
+    is_refusal,
+    judge,
+    split_claims,
+    support,
+)
 from rag.types import Answer, Citation, Generation, Passage
 
 SYSTEM_PROMPT = (

@@ -212,8 +212,14 @@ def score_answers(
 
 def unsupported_sentences(answer: Answer, min_support: float) -> list[str]:
     """Sentences of a generated answer that their cited passage does not back (the guard's promise: none)."""
-    from rag.generate import CUT_SHORT_NOTE, DROPPED_NOTE, FALLBACK_NOTE, MODEL_ERROR_NOTE, QUOTES_HEADER
-    from rag.guard import split_claims, support
+    from rag.generate.generative import (
+        CUT_SHORT_NOTE,
+        DROPPED_NOTE,
+        FALLBACK_NOTE,
+        MODEL_ERROR_NOTE,
+        QUOTES_HEADER,
+    )
+    from rag.generate.guard import split_claims, support
 
     notes = (DROPPED_NOTE.split("{")[0], FALLBACK_NOTE, MODEL_ERROR_NOTE, CUT_SHORT_NOTE, QUOTES_HEADER)
     passages = {c.index: c.passage for c in answer.citations}
@@ -366,7 +372,7 @@ def run_evaluation(
     rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # before the baseline
     baseline_scores = None
     if baseline:
-        from rag.baseline import LangChainBaseline
+        from rag.evaluation.baseline import LangChainBaseline
 
         with LangChainBaseline.build(qa.settings.data_dir, qa.embedder) as plain:
             baseline_scores = score_retrieval(questions, plain.search)

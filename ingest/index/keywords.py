@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.tokenize import add_terms, find_slogans, tokenize
+from ingest.index.tokenize import add_terms, find_slogans, tokenize
 
 INDEX_NAME = "keywords.sqlite"
 

@@ -19,8 +19,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ingest.chunking import split_sentences
-from rag.answerability import (
+from ingest.index.keywords import KeywordIndex
+from ingest.index.store import ChunkStore
+from ingest.index.text import LIST_MARK, split_sentences
+from ingest.index.tokenize import find_slogans, tokenize
+from rag.answer.answerability import (
     asks_value,
     missing_share,
     missing_terms,
@@ -29,19 +32,15 @@ from rag.answerability import (
     spells_out,
     states_value,
 )
-from rag.config import Settings
-from rag.continuation import (
-    ENUMERATED,
+from rag.answer.continuation import (
     continuation,
     following_sentences,
     is_question,
     item_style,
     needs_continuation,
 )
-from rag.keyword_index import KeywordIndex
+from rag.config import Settings
 from rag.retrieve import char_ngrams
-from rag.store import ChunkStore
-from rag.tokenize import find_slogans, tokenize
 from rag.types import Answer, Citation, Passage
 
 REFUSAL = "现有讲话中没有找到能回答这个问题的内容。"
@@ -361,7 +360,7 @@ class AnswerComposer:
         if not needs_continuation(lead.text):
             return chosen
         lists_already = any(
-            s.passage == lead.passage and s.start >= lead.end and ENUMERATED.match(s.text) for s in chosen[1:]
+            s.passage == lead.passage and s.start >= lead.end and LIST_MARK.match(s.text) for s in chosen[1:]
         )
         if lists_already and not is_question(lead.text):
             return chosen
@@ -446,7 +445,7 @@ def select_sentences(
         items = sibling_items(ranked, lead)
     chosen += [s for s in items if s not in chosen]
     after = _next_sentence(lead, sentences)
-    if not items and ENUMERATED.match(lead.text) and len(lead.text) <= SHORT_ITEM:
+    if not items and LIST_MARK.match(lead.text) and len(lead.text) <= SHORT_ITEM:
         chosen += item_body(lead, sentences)  # a bare item ("二是灾害事故多发。") is a heading
     elif (
         not items and after and (after.score >= NEIGHBOUR_RATIO * lead.score or _CONTINUES.match(after.text))
@@ -471,7 +470,7 @@ def item_body(item: Sentence, sentences: list[Sentence], limit: int = 2) -> list
         (s for s in sentences if s.passage == item.passage and s.start >= item.end), key=lambda s: s.start
     )
     for sentence in following[:limit]:
-        if ENUMERATED.match(sentence.text):
+        if LIST_MARK.match(sentence.text):
             break
         body.append(sentence)
     return body
@@ -488,7 +487,7 @@ def sibling_items(ranked: list[Sentence], lead: Sentence) -> list[Sentence]:
         (
             s
             for s in ranked[:SIBLING_SEARCH]
-            if ENUMERATED.match(s.text) and s.score >= SIBLING_RATIO * lead.score
+            if LIST_MARK.match(s.text) and s.score >= SIBLING_RATIO * lead.score
         ),
         None,
     )
@@ -510,12 +509,12 @@ def list_items_after(lead: Sentence, sentences: list[Sentence]) -> list[Sentence
         (s for s in sentences if s.passage == lead.passage and s.start >= lead.end), key=lambda s: s.start
     )
     if not following[:FIRST_ITEM_WITHIN] or not any(
-        ENUMERATED.match(s.text) for s in following[:FIRST_ITEM_WITHIN]
+        LIST_MARK.match(s.text) for s in following[:FIRST_ITEM_WITHIN]
     ):
         return []  # the list, if any, is not this one
     items = []
     for sentence in following[:LIST_WINDOW]:
-        if ENUMERATED.match(sentence.text):  # an item; the sentences between are its body
+        if LIST_MARK.match(sentence.text):  # an item; the sentences between are its body
             items.append(sentence)
             if len(items) >= MAX_LIST_ITEMS:
                 break

@@ -48,13 +48,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import UploadFile
 
+from ingest.index.store import StoreError, StoreUnavailable
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestLocked
 from rag.api import PolicyQA, QuestionError, check_question
 from rag.llm import LLMError, describe
-from rag.store import StoreError, StoreUnavailable
 from rag.types import Answer
-from rag.uploads import admin_password_ok, save_upload, suffix_of
+from rag.web.uploads import admin_password_ok, save_upload, suffix_of
 
 MODEL_ID = "policyqa"
 MAX_FILES = 20
@@ -353,5 +353,5 @@ def create_api(qa: PolicyQA) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """For ``uvicorn --factory rag.http_api:app_from_env``: settings from POLICYQA_* variables."""
+    """For ``uvicorn --factory rag.web.http_api:app_from_env``: settings from POLICYQA_* variables."""
     return create_api(PolicyQA.open())

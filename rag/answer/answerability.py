@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 
-from rag.keyword_index import KeywordIndex
+from ingest.index.keywords import KeywordIndex
 
 # A word that at least this share of the speeches uses is the corpus's common vocabulary,
 # not a question's focus. Calibrated on eval/calibration.jsonl.

@@ -15,13 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.chunking import split_sentences
+from ingest.index.text import LIST_MARK, split_sentences
 from rag.types import Passage
 
-# A list item's mark: 一是 / 一要 / 一、 / （一） / 1. / 第一,. One pattern for answers and continuations.
-ENUMERATED = re.compile(
-    r"^([一二三四五六七八九十]+[是要、]|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|第[一二三四五六七八九十]+[,，、是])"
-)
 _QUESTION_END = re.compile(r"[?？]\s*[”\"」』]?$")
 _OPENS = re.compile(r"[:：;；]$|以下|如下|(几|[两三四五六七八九十])(个|项|点|条|方面)[^。]{0,6}[:：。]?$")
 _SEMICOLON_END = re.compile(r"[;；]$")
@@ -51,7 +47,7 @@ def is_question(text: str) -> bool:
 
 
 def is_heading(text: str) -> bool:
-    return bool(ENUMERATED.match(text)) and len(text) <= HEADING_MAX_CHARS
+    return bool(LIST_MARK.match(text)) and len(text) <= HEADING_MAX_CHARS
 
 
 def opens_list(text: str) -> bool:
@@ -65,7 +61,7 @@ def needs_continuation(text: str) -> bool:
 
 def item_style(text: str) -> str | None:
     """一是/二是 → '是', （一）/(二) → '()', 1./2. → '.', 一、 → '、'; items of one list share a style."""
-    match = ENUMERATED.match(text)
+    match = LIST_MARK.match(text)
     if not match:
         return None
     mark = match.group(0)
@@ -124,7 +120,7 @@ def continuation(lead_text: str, following: Sequence[Following]) -> list[Followi
     sentences of a semicolon series — never past the next heading of the same or a higher level."""
     if not following:
         return []
-    first = [f for f in following[:FIRST_ITEM_WITHIN] if ENUMERATED.match(f.text)]
+    first = [f for f in following[:FIRST_ITEM_WITHIN] if LIST_MARK.match(f.text)]
     lead_style = item_style(lead_text)
     if first and (style := item_style(first[0].text)) != lead_style:
         level = _LEVEL.get(style or "", 3)
@@ -147,7 +143,7 @@ def continuation(lead_text: str, following: Sequence[Following]) -> list[Followi
         return series
     body = []
     for sentence in following[:BODY_SENTENCES]:
-        if ENUMERATED.match(sentence.text) and is_heading(sentence.text):
+        if LIST_MARK.match(sentence.text) and is_heading(sentence.text):
             break
         body.append(sentence)
     return body

@@ -13,7 +13,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 
-from rag.config import Settings
+from ingest.index.config import Settings
 
 _GET_PAGE = 2000
 # chromadb's HttpClient waits for ever (httpx timeout=None): a hung server would hang every question.

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ingest.chunking import split_sentences
+from ingest.index.text import split_sentences
 
 MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _LEADING_MARKERS = re.compile(rf"^(?:{MARKER.pattern})+")

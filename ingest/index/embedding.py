@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.e5_offline import E5_SMALL, ensure_e5_small
+from ingest.index.e5_offline import E5_SMALL, ensure_e5_small
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from ingest.index.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +119,17 @@ class Embedder:
         self._prefixes: tuple[str, str] = ("", "")
         self._dim: int | None = None
         self._load_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        """The model the settings name: the one place ingest, the API and the adapters build it."""
+        return cls(
+            settings.embedding_model,
+            settings.model_cache,
+            batch_size=settings.embed_batch_size,
+            threads=settings.torch_threads,
+            bf16=settings.embed_bf16,
+        )
 
     # -- loading -----------------------------------------------------------
     def _load(self) -> SentenceTransformer:

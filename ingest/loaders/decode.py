@@ -1,0 +1,147 @@
+"""Bytes to text: BOMs, UTF-8, the GB family, UTF-16 without a BOM, and a refusal for binary."""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+
+from ingest.loaders.common import CJK_IDEOGRAPH, DecodeError
+
+BOMS: tuple[tuple[bytes, str], ...] = (
+    # UTF-32 first: its LE BOM starts with the UTF-16 LE BOM.
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_GB_FAMILY = {"gb18030", "gbk", "gb2312", "cp936", "hz", "x-gbk", "euc-cn"}
+
+
+def _bad_char_ratio(text: str) -> float:
+    """Share of characters that real text almost never has: controls, U+FFFD, unassigned..."""
+    considered = 0
+    bad = 0
+    for ch in text:
+        if ch in "\n\r\t\f\v ":
+            continue
+        considered += 1
+        if ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
+            bad += 1
+    return bad / considered if considered else 0.0
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Mostly-ASCII UTF-16 without a BOM shows as a zero in every other byte."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    pairs = len(data) // 2
+    even_zero = data[0::2].count(0) / pairs
+    odd_zero = data[1::2].count(0) / pairs
+    if odd_zero > 0.4 and even_zero < 0.05:
+        encoding = "utf-16-le"
+    elif even_zero > 0.4 and odd_zero < 0.05:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _looks_like_misread_gb(text: str) -> bool:
+    """GB18030 accepts most Big5 bytes; the result is full of rare hanzi, kana and Cyrillic."""
+    non_ascii = [ch for ch in text[:20000] if ord(ch) > 0x7F and not ch.isspace()]
+    if len(non_ascii) < 10:
+        return False
+    uncommon = 0
+    for ch in non_ascii:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            uncommon += 1
+            continue
+        if not (CJK_IDEOGRAPH.match(ch) or unicodedata.category(ch).startswith("P")):
+            uncommon += 1  # kana, Cyrillic, Greek, box drawing: GB2312 has them, speeches don't
+    return uncommon / len(non_ascii) > 0.3
+
+
+def _oddness(text: str) -> float:
+    """Share of non-ASCII characters that are neither hanzi nor punctuation."""
+    non_ascii = [ch for ch in text if ord(ch) > 0x7F and not ch.isspace()]
+    if not non_ascii:
+        return 0.0
+    odd = sum(
+        1 for ch in non_ascii if not (CJK_IDEOGRAPH.match(ch) or unicodedata.category(ch).startswith("P"))
+    )
+    return odd / len(non_ascii)
+
+
+def _charset_normalizer_guess(data: bytes) -> tuple[str, str] | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        return None
+    return best.encoding, str(best)
+
+
+def _codec_name(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding.lower()
+
+
+def check_plausible(text: str) -> str:
+    # Real text has next to none; 30% leaves room for a damaged but still useful file.
+    if _bad_char_ratio(text) > 0.3:
+        raise DecodeError("looks binary, not text (decodes to control/replacement characters)")
+    return text
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode text bytes of unknown encoding; raise DecodeError for binary data.
+
+    Detectors are unreliable on short Chinese texts (a 20-character GBK line is
+    often guessed as Big5 or a Latin code page), so strict decoders that cannot
+    silently succeed on the wrong input go first: BOM, UTF-8, GB18030, and only
+    then charset-normalizer's best guess.  A leading BOM is removed; nothing
+    else (line endings included) is changed.
+    """
+    if not data:
+        raise DecodeError("file is empty")
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            try:
+                return check_plausible(data[len(bom) :].decode(encoding))
+            except UnicodeDecodeError:
+                break  # a BOM followed by garbage: let the other decoders judge
+    if b"\x00" in data:
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise DecodeError("looks binary, not text (contains NUL bytes)")
+        return check_plausible(text)
+    try:
+        return check_plausible(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        if _looks_like_misread_gb(text):
+            guess = _charset_normalizer_guess(data)
+            if (
+                guess is not None
+                and _codec_name(guess[0]) not in _GB_FAMILY
+                and _oddness(guess[1]) < _oddness(text)
+            ):
+                return check_plausible(guess[1].lstrip("\ufeff"))
+        return check_plausible(text)
+    guess = _charset_normalizer_guess(data)
+    if guess is None:
+        raise DecodeError("looks binary, not text (no text encoding fits)")
+    return check_plausible(guess[1].lstrip("\ufeff"))
