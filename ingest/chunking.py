@@ -2,7 +2,10 @@
 
 A chunk is a verbatim slice of the speech text, so a quote shown to a user is
 exactly what the speech says. Chunks break at paragraph ends when they can,
-never inside a sentence, and start a new chunk at a numbered heading.
+never inside a sentence, and start a new chunk at a numbered heading. The one
+exception: a "sentence" longer than the chunk maximum (a page without
+punctuation) is cut at its clauses (，、；：), else every ``maximum`` characters,
+so no chunk is ever longer than ``ChunkSpec.maximum``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ _HEADING_LEVELS = (
     ),
 )
 _CLAUSE_END = re.compile(r"[,，。：:；;！!？?]")
+# Where an over-long sentence may be cut, best first: after a clause mark, else anywhere.
+_CLAUSE_CUTS = "，、,；;：:"
 _HEADING_LABEL_MAX = 30
 
 
@@ -75,7 +80,7 @@ def _is_heading_only(paragraph: str) -> bool:
 def chunk_speech(speech: Speech, spec: ChunkSpec = ChunkSpec()) -> list[Chunk]:
     """Pack whole sentences into chunks of about ``spec.target`` characters."""
     text = speech.text
-    sentences = split_sentences(text)
+    sentences, pieces = _bounded(split_sentences(text), text, spec.maximum)
     if not sentences:
         return []
     paragraphs = speech.paragraphs
@@ -102,27 +107,32 @@ def chunk_speech(speech: Speech, spec: ChunkSpec = ChunkSpec()) -> list[Chunk]:
                 emitted = current[: len(current) - len(carried)]
                 if emitted:
                     groups.append(emitted)
-                    current = carried or _overlap(emitted, sentence, sentences, spec)
+                    overlap = [] if pieces & {*emitted, k} else _overlap(emitted, sentence, sentences, spec)
+                    current = carried or overlap
                 else:
                     current = carried
+                if current and sentence.end - sentences[current[0]].start > spec.maximum:
+                    groups.append(current)  # headings that cannot share a chunk with the next piece
+                    current = []
         current.append(k)
     if current:
         if (
             groups
             and length(current) < spec.minimum
-            and (sentences[current[-1]].end - sentences[groups[-1][0]].start <= spec.maximum + spec.minimum)
+            and (sentences[current[-1]].end - sentences[groups[-1][0]].start <= spec.maximum)
         ):
             groups[-1] = sorted(set(groups[-1]) | set(current))
         else:
             groups.append(current)
 
     paths = heading_paths(paragraphs)
+    speech_id = speech.speech_id  # a hash of the whole text: once, not once per chunk
     chunks = []
     for position, group in enumerate(groups):
         first, last = sentences[group[0]], sentences[group[-1]]
         chunks.append(
             Chunk(
-                speech_id=speech.speech_id,
+                speech_id=speech_id,
                 speech_title=speech.title,
                 source=speech.source,
                 position=position,
@@ -138,6 +148,34 @@ def chunk_speech(speech: Speech, spec: ChunkSpec = ChunkSpec()) -> list[Chunk]:
             )
         )
     return chunks
+
+
+def _bounded(sentences: list[Sentence], text: str, maximum: int) -> tuple[list[Sentence], set[int]]:
+    """Cut every sentence longer than ``maximum`` into pieces no longer than it: after the last
+    clause mark in the second half of each window, else at the window's end. Returns the
+    sentences and the indices of the pieces (which never repeat as overlap)."""
+    if all(s.end - s.start <= maximum for s in sentences):
+        return sentences, set()
+    out: list[Sentence] = []
+    pieces: set[int] = set()
+    for sentence in sentences:
+        if sentence.end - sentence.start <= maximum:
+            out.append(sentence)
+            continue
+        start, opens = sentence.start, sentence.opens_paragraph
+        while start < sentence.end:
+            end = min(start + maximum, sentence.end)
+            if end < sentence.end:
+                floor = start + maximum // 2
+                cut = max(text.rfind(mark, floor, end) for mark in _CLAUSE_CUTS)
+                if cut >= floor:
+                    end = cut + 1
+            if text[start:end].strip():
+                pieces.add(len(out))
+                out.append(Sentence(start, end, sentence.paragraph, opens))
+                opens = False
+            start = end
+    return out, pieces
 
 
 def _trailing_headings(current: list[int], sentences: list[Sentence], heading_only: list[bool]) -> list[int]:

@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -23,6 +28,46 @@ class LoadError(Exception):
 
 class DecodeError(ValueError):
     """Bytes that do not decode to plausible text (binary, or no encoding fits)."""
+
+
+class OverBudget(Exception):
+    """Reading a file took longer than its time budget (see :func:`check_time`)."""
+
+
+@dataclass
+class ReadContext:
+    """What one file's read carries besides its bytes: a deadline and notes for the report."""
+
+    deadline: float | None = None  # time.monotonic() value; None: no limit
+    notes: list[str] = field(default_factory=list)
+
+
+_CONTEXT: ContextVar[ReadContext | None] = ContextVar("ingest_read_context", default=None)
+
+
+@contextmanager
+def reading(deadline: float | None) -> Iterator[ReadContext]:
+    """Collect notes and enforce ``deadline`` for the file read inside this block."""
+    context = ReadContext(deadline)
+    token = _CONTEXT.set(context)
+    try:
+        yield context
+    finally:
+        _CONTEXT.reset(token)
+
+
+def note(message: str) -> None:
+    """Record something the report should tell about this file (no-op outside :func:`reading`)."""
+    context = _CONTEXT.get()
+    if context is not None and message not in context.notes:
+        context.notes.append(message)
+
+
+def check_time() -> None:
+    """Raise OverBudget when the current file's deadline has passed; called in the readers' loops."""
+    context = _CONTEXT.get()
+    if context is not None and context.deadline is not None and time.monotonic() > context.deadline:
+        raise OverBudget
 
 
 CJK_IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")

@@ -6,7 +6,16 @@ import re
 from pathlib import Path
 
 from ingest.heads import is_bare_date_line, is_speaker_line
-from ingest.loaders.common import BLANK_SPLIT, QUOTES, DecodeError, LoadError, cjk_count, finish, is_wide
+from ingest.loaders.common import (
+    BLANK_SPLIT,
+    QUOTES,
+    DecodeError,
+    LoadError,
+    check_time,
+    cjk_count,
+    finish,
+    is_wide,
+)
 from ingest.loaders.decode import BOMS, check_plausible, decode_bytes
 
 _HTML_JUNK_TAGS = [
@@ -61,6 +70,9 @@ _CONTAINER_TAGS = frozenset(
 )
 _TEXT_BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"})
 _PARA_MARK = "\ue000\ue001\ue000"
+# Real pages nest 20-40 deep. The extraction asks each element for its text, which costs
+# its depth, so a hostile page 10,000 deep took minutes; deeper content is flattened here.
+MAX_HTML_DEPTH = 200
 _PRE_MARK = "\ue001\ue000\ue001"
 
 
@@ -105,6 +117,8 @@ def html_to_text(html: str | bytes) -> str:
 
     text = _decode_html(html) if isinstance(html, bytes) else html
     soup = BeautifulSoup(text, "lxml")
+    check_time()
+    _flatten_deep(soup)
 
     page_title = ""
     site_names: list[str] = []
@@ -167,18 +181,20 @@ def html_to_text(html: str | bytes) -> str:
         return tag is body or tag.name in ("html", "body") or (total > 0 and weight(tag) * 2 > total)
 
     def drop(tag: Tag) -> None:
-        if not tag.decomposed and not protected(tag):
+        if not _gone(tag) and not protected(tag):
             tag.decompose()
 
     for tag in soup.find_all(True):
+        check_time()
         style = str(tag.get("style", "")).replace(" ", "").lower()
         if "display:none" in style or tag.has_attr("hidden"):
             drop(tag)  # popups and menus; protected() keeps a "read more" rest of the article
     for tag in soup.find_all(_HTML_LAYOUT_TAGS):
         drop(tag)
     for tag in soup.find_all(True):
+        check_time()
         if (
-            not tag.decomposed
+            not _gone(tag)
             and tag.name not in ("html", "body")
             and is_boiler(tag)
             and not is_speech_head(_collapse_html_ws(tag.get_text()))
@@ -203,10 +219,11 @@ def html_to_text(html: str | bytes) -> str:
 
     # "相关推荐" and friends: a short heading plus the link list after it.
     for string in soup.find_all(string=_RELATED_WORDS):
+        check_time()
         if not isinstance(string, NavigableString) or string.parent is None:
             continue
         block = block_of(string)
-        if block is None or block.decomposed:
+        if block is None or _gone(block):
             continue
         if len(block.get_text(strip=True)) <= 30:
             while (
@@ -230,12 +247,13 @@ def html_to_text(html: str | bytes) -> str:
             drop(block)
     for string in soup.find_all(string=_PREV_NEXT):
         block = block_of(string) if isinstance(string, NavigableString) else None
-        if block is not None and not block.decomposed and len(block.get_text(strip=True)) <= 120:
+        if block is not None and not _gone(block) and len(block.get_text(strip=True)) <= 120:
             drop(block)
 
     # Any block that is mostly links (menus, tag clouds, link lists).
     for tag in soup.find_all(["ul", "ol", "dl", "div", "section", "table", "p", "span", "td", "li"]):
-        if tag.decomposed:
+        check_time()
+        if _gone(tag):
             continue
         density, count = link_density(tag)
         limit = 0.5 if tag.name in ("ul", "ol", "dl") else 0.6
@@ -243,7 +261,8 @@ def html_to_text(html: str | bytes) -> str:
             drop(tag)
     # "时间：2023-11-30 作者：某某 来源：…": article metadata lines.
     for tag in soup.find_all(["div", "p", "span", "td", "li"]):
-        if tag.decomposed:
+        check_time()
+        if _gone(tag):
             continue
         line = tag.get_text(" ", strip=True)
         if len(line) <= 100 and len(set(_META_LABEL.findall(line))) >= 2:
@@ -253,7 +272,7 @@ def html_to_text(html: str | bytes) -> str:
     root: Tag = body if isinstance(body, Tag) else soup
     remaining = weight(root)
     for name in ("article", "main"):
-        candidates = [t for t in soup.find_all(name) if not t.decomposed]
+        candidates = [t for t in soup.find_all(name) if not _gone(t)]
         if candidates:
             best = max(candidates, key=weight)
             if remaining and weight(best) >= 0.3 * remaining:
@@ -270,6 +289,7 @@ def html_to_text(html: str | bytes) -> str:
     before: list[object] = []
     after: list[object] = []
     while True:
+        check_time()
         children = [c for c in root.children if isinstance(c, Tag) and c.name in _CONTAINER_TAGS]
         if not children:
             break
@@ -299,6 +319,52 @@ def html_to_text(html: str | bytes) -> str:
     return finish(paragraphs)
 
 
+def _gone(tag: object) -> bool:
+    """``tag.decomposed`` without its cost: bs4 reads it through ``Tag.__getattr__``, which
+    searches the whole subtree for a <_decomposed> tag first (quadratic on deep pages)."""
+    return bool(getattr(tag, "__dict__", {}).get("_decomposed"))
+
+
+def _flatten_deep(soup: object) -> None:
+    """Replace what lies deeper than MAX_HTML_DEPTH by its text, with a line break at each
+    block element and <br>, so every later step costs at most MAX_HTML_DEPTH per element.
+    Iterative throughout: a 10,000-deep page must not hit Python's recursion limit."""
+    from bs4 import NavigableString, Tag
+
+    deep: list[Tag] = []
+    stack: list[tuple[Tag, int]] = [(soup, 0)]  # type: ignore[list-item]
+    while stack:
+        tag, depth = stack.pop()
+        for child in tag.children:
+            if isinstance(child, Tag):
+                if depth + 1 >= MAX_HTML_DEPTH and child.contents:
+                    deep.append(child)
+                else:
+                    stack.append((child, depth + 1))
+    for top in deep:
+        check_time()
+        flat: list[str | None] = []  # None: a line break
+        events: list[object] = list(reversed(top.contents))
+        while events:
+            node = events.pop()
+            if node is None:
+                if flat and flat[-1] is not None:
+                    flat.append(None)
+            elif isinstance(node, Tag):
+                if node.name in _HTML_JUNK_TAGS:
+                    continue
+                if node.name in _BLOCK_TAGS or node.name == "br":
+                    if flat and flat[-1] is not None:
+                        flat.append(None)
+                    events.append(None)  # the break after the element's content
+                events.extend(reversed(node.contents))
+            elif type(node) is NavigableString and (node.strip() or (flat and flat[-1] is not None)):
+                flat.append(str(node))
+        top.clear()
+        for piece in flat:
+            top.append(soup.new_tag("br") if piece is None else NavigableString(piece))  # type: ignore[attr-defined]
+
+
 def _collapse_html_ws(text: str) -> str:
     """HTML whitespace rules, CJK-aware: a source line break between hanzi is not a space."""
 
@@ -315,21 +381,35 @@ def _collapse_html_ws(text: str) -> str:
 
 
 def _html_paragraphs(root: object) -> list[str]:
-    """Text of an element with a paragraph break at every block element and <br>."""
-    from bs4 import NavigableString, Tag
+    """Text of an element with a paragraph break at every block element and <br>.
+
+    One walk over the tree, without changing it (linear in its size; inserting marker
+    nodes cost a sibling search each, quadratic for a page of many <br>s).
+    """
+    from bs4 import CData, NavigableString, Tag
 
     if not isinstance(root, Tag):
         text = _collapse_html_ws(str(root))
         return [text] if text else []
-    for pre in root.find_all("pre"):
-        pre.string = _PRE_MARK + pre.get_text()
-    for br in root.find_all("br"):
-        br.replace_with(NavigableString(_PARA_MARK))
-    for tag in root.find_all(_BLOCK_TAGS):
-        tag.insert_before(NavigableString(_PARA_MARK))
-        tag.insert_after(NavigableString(_PARA_MARK))
+    pieces: list[str] = []
+    stack: list[object] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tag):
+            if node.name == "br":
+                pieces.append(_PARA_MARK)
+            elif node.name == "pre":
+                pieces += [_PARA_MARK, _PRE_MARK, node.get_text(), _PARA_MARK]
+            else:
+                block = node.name in _BLOCK_TAGS and node is not root
+                if block:
+                    pieces.append(_PARA_MARK)
+                    stack.append(_PARA_MARK)
+                stack.extend(reversed(node.contents))
+        elif node is _PARA_MARK or type(node) in (NavigableString, CData):
+            pieces.append(str(node))
     paragraphs: list[str] = []
-    for chunk in root.get_text().split(_PARA_MARK):
+    for chunk in "".join(pieces).split(_PARA_MARK):
         if chunk.startswith(_PRE_MARK):
             paragraphs.extend(BLANK_SPLIT.split(chunk[len(_PRE_MARK) :].strip("\n")))
         else:

@@ -14,6 +14,8 @@ from ingest.loaders.common import (
     QUOTES,
     SENTENCE_END,
     LoadError,
+    OverBudget,
+    check_time,
     display_width,
     finish,
     is_wide,
@@ -252,9 +254,14 @@ def read_pdf(path: Path, data: bytes) -> str:
         if not opened:
             raise LoadError(path, "PDF is encrypted (password required)")
     try:
-        pages = [normalise_newlines(_pdf_page_text(page)).split("\n") for page in reader.pages]
+        pages = []
+        for page in reader.pages:
+            check_time()  # a PDF of thousands of pages must not hold the ingest for long
+            pages.append(normalise_newlines(_pdf_page_text(page)).split("\n"))
     except FileNotDecryptedError as exc:
         raise LoadError(path, "PDF is encrypted (password required)") from exc
+    except OverBudget:
+        raise
     except Exception as exc:
         raise LoadError(path, f"corrupt .pdf (cannot extract text): {exc}") from exc
     if not pages:

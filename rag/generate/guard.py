@@ -10,6 +10,12 @@ does not (`python -m bench.guard_calibration` prints both distributions).
 
 A sentence whose cited passage does not back it is re-pointed to a passage that
 does, or dropped. Citation numbers that point to no passage are removed.
+
+Backing is not enough: a speech is data, never instructions. A sentence that reads
+as an instruction to the reader or the model (ignore previous instructions, role-play,
+a web address, a request for a password or key) is dropped even when it is a verbatim
+quote of a passage, because text slipped into an uploaded speech is quoted verbatim
+too (ingest.suspicious holds the detector; ingest reports such passages per file).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.index.text import split_sentences
+from ingest.suspicious import is_suspicious
 
 MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _LEADING_MARKERS = re.compile(rf"^(?:{MARKER.pattern})+")
@@ -51,6 +58,7 @@ class Verdict:
     support: float
     repointed: bool = False  # backed, but not by any passage it cited
     bad_numbers: tuple[int, ...] = ()  # cited numbers that point to no passage
+    flagged: str | None = None  # why it is refused whatever backs it: "url", "credentials", ...
 
     @property
     def supported(self) -> bool:
@@ -128,8 +136,13 @@ def is_refusal(text: str) -> bool:
 
 
 def judge(claim: Claim, passages: Sequence[str], min_support: float, question: str = "") -> Verdict:
-    """Which passage backs this sentence: a cited one if it can, else the best other, else none."""
+    """Which passage backs this sentence: a cited one if it can, else the best other, else none.
+
+    A sentence that looks like an injected instruction (see ingest.suspicious) is backed by none.
+    """
     bad = tuple(n for n in claim.cited if not 1 <= n <= len(passages))
+    if (flag := is_suspicious(claim.bare)) is not None:
+        return Verdict(claim, None, 0.0, bad_numbers=bad, flagged=flag)
     scores = [support(claim.bare, p, question) for p in passages]
     cited = [n - 1 for n in claim.cited if 1 <= n <= len(passages)]
     if cited:
@@ -144,8 +157,10 @@ def judge(claim: Claim, passages: Sequence[str], min_support: float, question: s
 
 
 def best_quote(claim: str, passage: str) -> str:
-    """The passage sentence that shares most with the claim: the verbatim span a citation shows."""
+    """The passage sentence that shares most with the claim: the verbatim span a citation shows.
+    Sentences that look like injected instructions are never the one shown."""
     wanted = bigrams(claim)
     spans = [passage[s.start : s.end].strip() for s in split_sentences(passage)]
     spans = [s for s in spans if s] or [passage]
+    spans = [s for s in spans if is_suspicious(s) is None] or [""]
     return max(spans, key=lambda s: len(wanted & bigrams(s)) / (1 + 0.002 * len(s)))
