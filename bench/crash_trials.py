@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.pipeline import WRITE_BATCH, ingest_paths
+from ingest.pipeline import ingest_paths
+from ingest.reconcile import WRITE_BATCH
 from rag.config import Settings
 from tests.crashes import (
     embedded_so_far,

@@ -14,7 +14,8 @@ from filelock import FileLock
 
 from ingest.index.store import ChunkStore, ModelMismatchError
 from ingest.manifest import Manifest
-from ingest.pipeline import LOCK_NAME, WRITE_BATCH, IngestLocked, ingest_paths
+from ingest.pipeline import LOCK_NAME, IngestLocked, ingest_paths
+from ingest.reconcile import WRITE_BATCH
 from rag.config import Settings
 from tests.conftest import SEED, seed_excerpt
 from tests.crashes import embedded_so_far, ingest_env, kill_when, problems, read_state, start_ingest

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     )
     # ---- the web app and HTTP API (app.py)
     host: str = "127.0.0.1"
+    watch_data: bool = Field(
+        default=False,
+        description="app.py ingests speech files dropped into data_dir by itself (same as --watch).",
+    )
     port: int = 7860
     admin_password: SecretStr | None = Field(
         default=None, description="Needed to upload / re-ingest speeches; without it upload is off."

@@ -8,6 +8,7 @@ never leaves half an update behind.
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -42,6 +43,7 @@ class KeywordIndex:
             )
             db.execute("CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY)")
             db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(chunks, 'row')")
+            db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
         add_terms(self.terms())
 
     @classmethod
@@ -58,6 +60,45 @@ class KeywordIndex:
 
     def terms(self) -> set[str]:
         return {row[0] for row in self._db().execute("SELECT term FROM terms")}
+
+    def generation(self) -> int | None:
+        """The index generation this keyword index was last brought to (None: never stamped)."""
+        row = self._db().execute("SELECT value FROM state WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else None
+
+    def set_generation(self, generation: int) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO state VALUES ('generation', ?)", (str(generation),))
+
+    def learn_terms(self, terms: Iterable[str]) -> None:
+        """Slogans known elsewhere (a Chroma server's dictionary): tokenise with them too."""
+        new = set(terms) - self.terms()
+        if new:
+            add_terms(new)
+            with self._db() as db:
+                db.executemany("INSERT OR IGNORE INTO terms VALUES (?)", [(t,) for t in new])
+
+    @classmethod
+    def rebuild(
+        cls, path: Path, docs: Sequence[KeywordDoc], terms: Iterable[str], generation: int
+    ) -> KeywordIndex:
+        """A fresh index of exactly these docs, cut with these slogans (plus any the docs
+        teach), stamped with ``generation``; built aside and renamed over ``path``, so readers
+        of the old file are never disturbed."""
+        tmp = path.with_name(f".{path.name}.rebuild-{os.getpid()}-{threading.get_ident()}")
+        tmp.unlink(missing_ok=True)
+        fresh = cls(tmp)
+        try:
+            fresh.learn_terms(terms)
+            fresh.sync(docs)
+            fresh.set_generation(generation)
+            fresh.close()
+            os.replace(tmp, path)
+        except BaseException:
+            fresh.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        return cls(path)
 
     def ids(self) -> set[str]:
         return {row[0] for row in self._db().execute("SELECT chunk_id FROM chunks")}

@@ -41,8 +41,23 @@ def unavailable(server: str, error: BaseException) -> StoreUnavailable:
     )
 
 
-def chroma_client(settings: Settings) -> chromadb.ClientAPI:
-    """An HttpClient when a server is configured, else a PersistentClient under store_dir."""
+def _retire_cached_system(path: str) -> None:
+    """Make the next PersistentClient(path) start a new Chroma system that reads the store as it
+    is on disk now. chromadb keeps one system per path for the whole process, and its vector
+    index (HNSW) is loaded once: rows another process (a CLI ingest, a second app) wrote later
+    are seen by get() but not by query(). The old system is not stopped: collections opened
+    from it (calls under way, another PolicyQA of this process) keep working, and it is freed
+    when the last of them is dropped."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    with SharedSystemClient._refcount_lock:
+        SharedSystemClient._identifier_to_system.pop(path, None)
+        SharedSystemClient._identifier_to_refcount.pop(path, None)
+
+
+def chroma_client(settings: Settings, *, fresh: bool = False) -> chromadb.ClientAPI:
+    """An HttpClient when a server is configured, else a PersistentClient under store_dir
+    (``fresh``: not the process's cached one, see _retire_cached_system)."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     server = _server(settings)
     if server:
@@ -57,7 +72,10 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
         _bound_http_timeout(client)
         return client
     settings.store_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.store_dir / "chroma"), settings=chroma_settings)
+    path = str(settings.store_dir / "chroma")
+    if fresh:
+        _retire_cached_system(path)
+    return chromadb.PersistentClient(path=path, settings=chroma_settings)
 
 
 def _server(settings: Settings) -> str | None:
@@ -120,9 +138,12 @@ class ChunkStore:
         self.location = location
 
     @classmethod
-    def open(cls, settings: Settings, embedding_model: str, *, create: bool = True) -> ChunkStore:
-        """Open (or create) the collection, refusing one built with another embedding model."""
-        client = chroma_client(settings)
+    def open(
+        cls, settings: Settings, embedding_model: str, *, create: bool = True, fresh: bool = False
+    ) -> ChunkStore:
+        """Open (or create) the collection, refusing one built with another embedding model.
+        ``fresh``: reread an embedded store from disk (after another process wrote to it)."""
+        client = chroma_client(settings, fresh=fresh)
         location = describe_location(settings)
         server = _server(settings)
         try:
