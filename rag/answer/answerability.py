@@ -166,6 +166,18 @@ _HOLDS_DATE = re.compile(_NUMBER + r"\s*(年|月|日|号)|[xX×]+\s*(年|月|日
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
 
 
+# The reach a question names: "我国每年…" is not answered by a county's figures (全县, 全市).
+_SCOPES = (("全国", "我国", "国内"), ("全省", "本省"), ("全球", "世界", "国际"))
+
+
+def scope_matches(question: str, text: str) -> bool:
+    """Does the text speak of the scope (nationwide, province-wide, worldwide) the question names?
+    True when the question names none."""
+    squashed = "".join(text.split())
+    named = [words for words in _SCOPES if any(word in question for word in words)]
+    return all(any(word in squashed for word in words) for words in named)
+
+
 def named_years(question: str) -> list[str]:
     """Years the question names ("2019年全国…"): the passage must be about that year."""
     return _YEAR.findall(question)

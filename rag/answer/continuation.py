@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.index.text import LIST_MARK, split_sentences
+from ingest.suspicious import is_suspicious
 from rag.types import Passage
 
 _QUESTION_END = re.compile(r"[?？]\s*[”\"」』]?$")
@@ -74,6 +75,16 @@ def item_style(text: str) -> str | None:
     return mark[-1]
 
 
+_FIRST_MARK = re.compile(
+    r"^([一][、是要．.]|[(（]\s*[一1１]\s*[)）]|[1１][.、．]|第一(?:[,，、是]|部分|章|节))"
+)
+
+
+def is_first_item(text: str) -> bool:
+    """Is this the first item of a list (一是/（一）/(1)/1./第一…), half- or full-width?"""
+    return bool(_FIRST_MARK.match(text.strip()))
+
+
 # Outer to inner: a list of 一是… ends at the next （三） or 三、 heading.
 _LEVEL = {"、": 0, "()": 1, ".": 2, "第": 3, "是": 3, "要": 3}
 
@@ -96,7 +107,7 @@ def following_sentences(
             if span.start < position:
                 continue
             text = passage.text[span.start : span.end].strip()
-            if len(text) < 2 or text in seen:
+            if len(text) < 2 or text in seen or is_suspicious(text):
                 continue
             seen.add(text)
             out.append(Following(current, span.start, span.end, text))
@@ -122,6 +133,8 @@ def continuation(lead_text: str, following: Sequence[Following]) -> list[Followi
         return []
     first = [f for f in following[:FIRST_ITEM_WITHIN] if LIST_MARK.match(f.text)]
     lead_style = item_style(lead_text)
+    if first and item_style(first[0].text) != lead_style and not is_first_item(first[0].text):
+        return []  # "（二）…" after the lead: the next section of an earlier list, not the lead's own
     if first and (style := item_style(first[0].text)) != lead_style:
         level = _LEVEL.get(style or "", 3)
         items = []

@@ -1,0 +1,77 @@
+"""Unit tests of the answer rules added for issue 12/13 (each on full- and half-width text)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.answerability import scope_matches
+from rag.answer.checks import question_parts, unmatched_quotes
+from rag.answer.continuation import Following, continuation, is_first_item
+from rag.types import Passage
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_scope_named_in_question_must_be_in_text(mark: str) -> None:
+    question = f"我国每年有多少人死于溺水{mark}"
+    assert not scope_matches(question, "今年暑期全县发生学生溺水死亡事故2起、死亡3人。")
+    assert not scope_matches(question, "今年暑期全县发生学生溺水死亡事故2起,死亡3人.")
+    assert scope_matches(question, "全国每年因溺水死亡的人数，约有数万人。")
+    assert scope_matches(question, "全国每年因溺水死亡的人数,约有数万人.")
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_scope_not_named_always_matches(mark: str) -> None:
+    assert scope_matches(f"全县有多少辆校车{mark}", "全县现有校车148辆。")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "一是加强领导。",
+        "（一）加强领导。",
+        "(一)加强领导.",
+        "(1)加强领导.",
+        "（１）加强领导。",
+        "1.加强领导.",
+        "１．加强领导。",
+    ],
+)
+def test_first_items(text: str) -> None:
+    assert is_first_item(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["二是加强领导。", "（二）严防溺水。", "(二)严防溺水.", "2.加强领导.", "12.加强领导."]
+)
+def test_later_items_are_not_first(text: str) -> None:
+    assert not is_first_item(text)
+
+
+@pytest.mark.parametrize(("semicolon", "open_", "close"), [("；", "（", "）"), (";", "(", ")")])
+def test_semicolon_lead_does_not_run_into_the_next_section(semicolon: str, open_: str, close: str) -> None:
+    lead = f"物防方面，学校要配齐防护棍等器械{semicolon}"
+    following = [
+        Following(1, 0, 9, f"{open_}二{close}严防学生溺水事故。"),
+        Following(1, 10, 19, f"{open_}三{close}保障校园食品安全。"),
+    ]
+    assert continuation(lead, following) == []
+
+
+@pytest.mark.parametrize(("colon", "open_", "close"), [("：", "（", "）"), (":", "(", ")")])
+def test_list_lead_still_takes_its_items(colon: str, open_: str, close: str) -> None:
+    lead = f"重点抓好以下工作{colon}"
+    following = [
+        Following(0, 10, 19, f"{open_}一{close}加强领导。"),
+        Following(0, 20, 29, f"{open_}二{close}压实责任。"),
+    ]
+    assert [f.text for f in continuation(lead, following)] == [following[0].text, following[1].text]
+
+
+@pytest.mark.parametrize("marks", [("？", "“", "”"), ("?", '"', '"')])
+def test_unmatched_quotes_takes_passed_slogans(marks: tuple[str, str, str]) -> None:
+    mark, left, right = marks
+    passage = Passage(chunk_id="c", text="要落实“三个清单”。", speech_title="讲话", source="a.txt", score=1.0)
+    question = f"{left}五个一批{right}是什么{mark}"
+    assert unmatched_quotes(question, [passage]) == ["五个一批"]
+    assert unmatched_quotes(question, [passage], set()) == ["五个一批"]  # the quote is still checked
+    assert question_parts(f"有多少台塔吊{mark}证书有效期几年{mark}") == ["有多少台塔吊", "证书有效期几年"]
