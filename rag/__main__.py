@@ -7,8 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ingest.index.store import StoreError
-from rag.api import PolicyQA, QuestionError
+from rag.api import PolicyQA
 from rag.config import Settings
 from rag.llm import LLMError
 
@@ -134,14 +133,16 @@ def main(argv: list[str] | None = None) -> int:
 
             data = run_evaluation(qa, args.file, baseline=args.baseline, corpus=args.corpus)
             print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_report(data))
-    except QuestionError as error:
-        print(f"问题无效: {error}", file=sys.stderr)
-        return 2
-    except StoreError as error:
+    except FileNotFoundError as error:  # an evaluation file, or a model file that is not there
         print(f"rag: {error}", file=sys.stderr)
         return 2
-    except (LLMError, FileNotFoundError) as error:  # a model that is not installed, corrupt or unreachable
-        print(f"rag: {error}", file=sys.stderr)
+    except Exception as error:  # the one error map every surface uses (rag.errors)
+        from rag.errors import user_error
+
+        mapped = user_error(error)
+        if not mapped.expected:
+            raise
+        print(f"rag: {mapped.message}", file=sys.stderr)
         return 2
     return 0
 

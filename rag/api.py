@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ingest.index.keywords import KeywordIndex
 from ingest.index.store import ChunkStore, StoreError
+from ingest.index.view import IndexView
 from rag.answer.extractive import AnswerComposer
 from rag.config import Settings
 from rag.conversation import History, focus_query, retrieval_query
+from rag.limits import MAX_QUESTION_CHARS, check_request
 from rag.retrieve import Filters, Reranker, Retriever
 from rag.types import Answer, Passage
 
@@ -40,9 +42,6 @@ _DONE = object()  # what next() returns when a stream has no more pieces
 
 class QuestionError(ValueError):
     """A question we cannot work with (empty, only punctuation, far too long)."""
-
-
-MAX_QUESTION_CHARS = 2000
 
 
 def check_question(question: object) -> str:
@@ -77,8 +76,8 @@ class PolicyQA:
         self.settings = settings
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
-        self._store: ChunkStore | None = None
-        self._keywords: KeywordIndex | None = None
+        # The store and keyword index, reopened when another process or replica ingests.
+        self._index = IndexView(settings)
         self._reranker: Reranker | None = None
         self._writer: GenerativeAnswerer | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -103,19 +102,24 @@ class PolicyQA:
 
     @property
     def store(self) -> ChunkStore:
-        """The Chroma collection of passages; StoreError when there is no index yet."""
-        with self._lock:
-            if self._store is None:
-                self._store = ChunkStore.open(self.settings, self.settings.embedding_model, create=False)
-            return self._store
+        """The Chroma collection of passages; StoreError when there is no index yet. Reopened
+        (checked at most every 2 s) when any process or replica has ingested since."""
+        return self._index.store()
 
     @property
     def keywords(self) -> KeywordIndex:
-        """The SQLite FTS5 keyword index that lives beside the store."""
-        with self._lock:
-            if self._keywords is None:
-                self._keywords = KeywordIndex.beside(self.settings.store_dir)
-            return self._keywords
+        """The SQLite FTS5 keyword index that lives beside the store (on a Chroma server: a
+        local cache rebuilt from the server's documents when it is behind)."""
+        return self._index.keywords()
+
+    def keyword_status(self) -> str:
+        """ "ok", or "rebuilding" while this replica's keyword cache is behind the Chroma
+        server's generation (for /api/health: {"keywords": qa.keyword_status()})."""
+        return self._index.keyword_status()
+
+    def refresh(self) -> bool:
+        """Check now whether another process ingested, and reopen the index if so."""
+        return self._index.refresh(force=True)
 
     @property
     def reranker(self) -> Reranker | None:
@@ -180,6 +184,7 @@ class PolicyQA:
     ) -> list[Passage]:
         """The ``k`` passages that best match ``query``, best first, optionally only from the
         given speeches (``speech_id``) or source files. Raises QuestionError for a bad query."""
+        check_request(query, None, speech_ids, sources, k, error=QuestionError)  # rag.limits
         query = check_question(query)
         filters = Filters(_tuple(speech_ids), _tuple(sources))
         return self.retriever.search(query, k, filters=filters)
@@ -211,6 +216,7 @@ class PolicyQA:
         sources: Sequence[str] | None = None,
     ) -> Iterator[str | Answer]:
         """Text pieces as they are ready, then the final Answer."""
+        check_request(question, history, speech_ids, sources, error=QuestionError)  # rag.limits
         question = check_question(question)
         history = history or []
         filters = Filters(_tuple(speech_ids), _tuple(sources))
@@ -239,8 +245,7 @@ class PolicyQA:
         from ingest.pipeline import ingest_paths
 
         report = ingest_paths(list(paths), self.settings, prune=prune, embedder=self.embedder, progress=False)
-        with self._lock:
-            self._store = None  # reopen: the collection may have been created just now
+        self._index.invalidate()  # reopen: the collection may have been created just now
         return report
 
     def speeches(self) -> list[dict[str, Any]]:

@@ -30,9 +30,15 @@ class Server:
     root: Path  # the server's private tmp folder: store, data, uploads
     uploads: Path
 
-    def client(self, key: str | None = KEY) -> httpx.Client:
+    def client(self, key: str | None = KEY, source: str | None = None) -> httpx.Client:
+        """source: the client's own loopback address, so that tests sending wrong keys on purpose
+        do not get the tests' usual address (127.0.0.1) locked out by the failed-secret limit."""
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=120)
+        transport = httpx.HTTPTransport(local_address=source) if source else None
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120, transport=transport)
+
+
+_SOURCES = iter(f"127.0.0.{n}" for n in range(10, 250))  # a fresh address per wrong-key test
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +114,7 @@ def test_health_needs_no_key(server: Server) -> None:
     ],
 )
 def test_everything_else_needs_the_key(server: Server, key, method, path, body) -> None:
-    with server.client(key=key) as client:
+    with server.client(key=key, source=next(_SOURCES)) as client:
         response = client.request(method, path, json=body)
     assert response.status_code == 401
     error = response.json()["error"]
@@ -119,7 +125,8 @@ def test_everything_else_needs_the_key(server: Server, key, method, path, body) 
 
 
 def test_the_openai_client_reports_a_wrong_key(server: Server) -> None:
-    client = OpenAI(base_url=f"{server.url}/v1", api_key="wrong-key", max_retries=0)
+    elsewhere = httpx.Client(transport=httpx.HTTPTransport(local_address=next(_SOURCES)))
+    client = OpenAI(base_url=f"{server.url}/v1", api_key="wrong-key", max_retries=0, http_client=elsewhere)
     with pytest.raises(AuthenticationError, match="API key"):
         client.models.list()
 
@@ -287,6 +294,7 @@ def test_without_an_index_or_admin_password(tmp_path: Path, model_cache: Path) -
             "index": False,
             "model": "",
             "llm": {"provider": "none"},
+            "keywords": "ok",
         }
         response = client.post("/api/ingest", files=[("files", ("a.txt", b"x"))])
         assert response.status_code == 503

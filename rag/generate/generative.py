@@ -23,6 +23,7 @@ from dataclasses import replace
 
 from langchain_core.language_models import BaseChatModel
 
+from ingest.suspicious import is_suspicious
 from rag.answer.extractive import AnswerComposer, Sentence
 from rag.config import Settings
 from rag.conversation import History
@@ -180,7 +181,8 @@ def left_out(
         (s for s in dict.fromkeys(chosen) if passages[s.passage].chunk_id == home.chunk_id),
         key=lambda s: s.start,
     )
-    return [s for s in mine if support(s.text, answer) < COVERED]
+    # A passage's own sentence is added without the model, so the guard's injection check goes here.
+    return [s for s in mine if support(s.text, answer) < COVERED and not is_suspicious(s.text)]
 
 
 def _chosen(extractive: Answer, passages: Sequence[Passage], scored: Sequence[Sentence]) -> list[Sentence]:

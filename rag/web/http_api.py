@@ -12,9 +12,14 @@ Routes (app.py mounts the Gradio UI on the same app at "/", so nothing here clai
 
 Decisions a client should know about:
 
-- With ``POLICYQA_API_KEY`` set, every route but /api/health needs ``Authorization: Bearer <key>``
-  (401 otherwise; /v1 answers in OpenAI's error shape so OpenAI clients show a sensible message).
-- /api errors are ``{"error": message}``: a bad question is 422, a missing or unusable index 503,
+- Who may call what is decided for every route by one middleware (rag.web.security; README,
+  "Who may call what"): with ``POLICYQA_API_KEY`` or ``POLICYQA_CHAT_USERS`` set, every route but
+  /api/health needs ``Authorization: Bearer <key>`` or a logged-in page session (401 otherwise;
+  /v1 answers in OpenAI's error shape so OpenAI clients show a sensible message). Bodies over
+  rag.limits' bounds are 413 before they are read; repeated wrong secrets from one address 429.
+- Errors come from one map (rag.errors.user_error). /api errors are ``{"error": message}``: a bad
+  question, or a request over a bound in rag.limits (history, ids, k, invalid Unicode) is 422,
+  a missing or unusable index 503,
   and so is a Chroma server that cannot be reached ("向量库暂时不可用 … (the Chroma server at
   host:port is unreachable: …)"), answered within CHROMA_HTTP_TIMEOUT; the same app answers
   again once the server is back.
@@ -33,15 +38,14 @@ Decisions a client should know about:
 
 from __future__ import annotations
 
-import hmac
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -49,15 +53,29 @@ from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import UploadFile
 
 from ingest.index.store import StoreError, StoreUnavailable
-from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.loaders.common import LoadError
 from ingest.pipeline import IngestLocked
 from rag.api import PolicyQA, QuestionError, check_question
+from rag.config import Settings
+from rag.errors import AuthError, user_error
+from rag.limits import (
+    MAX_K,
+    MAX_UPLOAD_FILES,
+    MIN_K,
+    LimitError,
+    check_history,
+    check_request,
+    check_text,
+    recent_history,
+)
 from rag.llm import LLMError, describe
 from rag.types import Answer
-from rag.web.uploads import admin_password_ok, save_upload, suffix_of
+from rag.web.security import Guard, SecurityMiddleware, client_of
+from rag.web.uploads import check_upload, ingest_uploads, store_uploads
 
+log = logging.getLogger("policyqa.http")
 MODEL_ID = "policyqa"
-MAX_FILES = 20
+DOMAIN_ERRORS = (AuthError, QuestionError, LimitError, LoadError, IngestLocked, StoreError, LLMError)
 
 
 class ApiError(Exception):
@@ -105,52 +123,24 @@ def _error_body(request: Request, status: int, message: str, kind: str) -> JSONR
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _require_key(qa: PolicyQA):
-    """A dependency that lets a request through only with the configured bearer key."""
-    key = qa.settings.api_key
-
-    def check(request: Request) -> None:
-        if key is None:
-            return
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode(), key.get_secret_value().encode()
-        ):
-            raise ApiError(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")
-
-    return check
-
-
-def _check_admin(qa: PolicyQA, given: str | None) -> None:
-    """Upload is off without an admin password; with one, the header must match it."""
-    if qa.settings.admin_password is None:
-        raise ApiError(503, "upload is off: set POLICYQA_ADMIN_PASSWORD")
-    if not admin_password_ok(given, qa.settings):
-        raise ApiError(403, "wrong or missing admin password (header X-Admin-Password)", "permission_error")
-
-
-async def _read_uploads(request: Request, limit_mb: int) -> list[tuple[str, bytes]]:
-    """(original name, content) of each uploaded file, refusing wrong types and big files."""
-    supported = " ".join(sorted(SUPPORTED_SUFFIXES))
+async def _read_uploads(request: Request, settings: Settings) -> list[tuple[str, bytes]]:
+    limit_mb = settings.max_upload_mb
+    """(original name, content) of each uploaded file, refusing wrong types and big files
+    (rag.web.uploads.check_upload, the same rule as the page's)."""
     limit = limit_mb * 1024 * 1024
     files = []
-    async with request.form(max_files=MAX_FILES) as form:
+    async with request.form(max_files=MAX_UPLOAD_FILES) as form:
         uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
         if not uploads:
             raise ApiError(400, "no files: send them as multipart form field 'files'")
         for upload in uploads:
             name = upload.filename or ""
-            if suffix_of(name) not in SUPPORTED_SUFFIXES:
-                raise ApiError(400, f"{name!r}: unsupported file type (supported: {supported})")
             content = await upload.read(limit + 1)
-            if len(content) > limit:
-                raise ApiError(413, f"{name!r} is larger than {limit_mb} MB (POLICYQA_MAX_UPLOAD_MB)")
+            reason = check_upload(name, len(content), settings)
+            if reason is not None:
+                raise ApiError(413 if len(content) > limit else 400, f"{name!r}: {reason}")
             files.append((name, content))
     return files
-
-
-def _save(uploads_dir: Path, files: list[tuple[str, bytes]]) -> list[tuple[str, Path]]:
-    return [(name, save_upload(uploads_dir, name, content)) for name, content in files]
 
 
 def _text_of(message: ChatMessage) -> str:
@@ -174,7 +164,7 @@ def _conversation(messages: list[ChatMessage]) -> tuple[str, list[tuple[str, str
         elif message.role == "assistant" and pending is not None:
             history.append((pending, _text_of(message)))
             pending = None
-    return _text_of(messages[last]), history
+    return _text_of(messages[last]), recent_history(history)
 
 
 def _chat_pieces(qa: PolicyQA, question: str, history: list[tuple[str, str]]) -> Iterator[str | Answer]:
@@ -241,42 +231,41 @@ def _sse(model: str, pieces: Iterator[str | Answer]) -> Iterator[str]:
 # ---------------------------------------------------------------- the app
 
 
-def create_api(qa: PolicyQA) -> FastAPI:
-    """The FastAPI app serving qa; blocking qa calls run in the threadpool (sync endpoints)."""
+def create_api(qa: PolicyQA, guard: Guard | None = None) -> FastAPI:
+    """The FastAPI app serving qa behind one guard (rag.web.security: auth, failed-secret limit,
+    body bounds, for every route, docs included); blocking qa calls run in the threadpool."""
     app = FastAPI(title="PolicyQA", summary="Questions answered from work-safety speeches, with citations.")
-    keyed = [Depends(_require_key(qa))]
+    guard = guard or Guard(qa.settings)
+    app.add_middleware(SecurityMiddleware, guard=guard)
     api = APIRouter(prefix="/api")
-    v1 = APIRouter(prefix="/v1", dependencies=keyed)
+    v1 = APIRouter(prefix="/v1")
 
     @app.exception_handler(ApiError)
     def api_error(request: Request, error: ApiError) -> JSONResponse:
         return _error_body(request, error.status, error.message, error.kind)
 
-    @app.exception_handler(QuestionError)
-    def question_error(request: Request, error: QuestionError) -> JSONResponse:
-        return _error_body(request, 422, str(error), "invalid_request_error")
+    def domain_error(request: Request, error: Exception) -> JSONResponse:
+        """Every error a user can cause or meet, answered from the one map in rag.errors."""
+        mapped = user_error(error)
+        response = _error_body(request, mapped.status, mapped.message, mapped.kind)
+        if isinstance(error, AuthError) and error.retry_after:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
-    @app.exception_handler(StoreError)
-    def store_error(request: Request, error: StoreError) -> JSONResponse:
-        return _error_body(request, 503, str(error), "server_error")
-
-    @app.exception_handler(LLMError)
-    def llm_error(request: Request, error: LLMError) -> JSONResponse:
-        return _error_body(request, 503, str(error), "server_error")
-
-    @app.exception_handler(IngestLocked)
-    def ingest_locked(request: Request, error: IngestLocked) -> JSONResponse:
-        return _error_body(request, 409, str(error), "conflict")
+    for kind in DOMAIN_ERRORS:
+        app.add_exception_handler(kind, domain_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, error: RequestValidationError) -> JSONResponse:
-        """OpenAI clients expect 400 with an error object; /api keeps FastAPI's 422 detail."""
+        """OpenAI clients expect 400 with an error object; /api keeps FastAPI's 422 detail (without
+        the input echoed back: it may hold text that cannot be encoded)."""
         if request.url.path.startswith("/v1"):
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()
             )
             return _error_body(request, 400, problems, "invalid_request_error")
-        return JSONResponse({"detail": error.errors()}, status_code=422)
+        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @api.get("/health", response_model=None)
     def health() -> dict[str, Any] | JSONResponse:
@@ -298,36 +287,40 @@ def create_api(qa: PolicyQA) -> FastAPI:
             "index": chunks > 0,
             "model": qa.settings.embedding_model,
             "llm": describe(qa.settings),
+            "keywords": qa.keyword_status(),
         }
 
-    @api.post("/ask", dependencies=keyed)
+    @api.post("/ask")
     def ask(body: AskRequest) -> dict[str, Any]:
+        check_request(body.question, body.history, body.speech_ids, body.sources)
         answer = qa.ask(body.question, body.history, speech_ids=body.speech_ids, sources=body.sources)
         return answer.to_dict()
 
-    @api.get("/search", dependencies=keyed)
+    @api.get("/search")
     def search(
         q: str,
-        k: Annotated[int, Query(ge=1, le=50)] = 5,
+        k: Annotated[int, Query(ge=MIN_K, le=MAX_K)] = 5,
         speech_id: Annotated[list[str] | None, Query()] = None,
         source: Annotated[list[str] | None, Query()] = None,
     ) -> dict[str, Any]:
+        check_request(q, None, speech_id, source, k)
         passages = qa.search(q, k, speech_ids=speech_id, sources=source)
         return {"passages": [p.to_dict() for p in passages]}
 
-    @api.get("/speeches", dependencies=keyed)
+    @api.get("/speeches")
     def speeches() -> list[dict[str, Any]]:
         return qa.speeches()
 
-    @api.post("/ingest", dependencies=keyed)
+    @api.post("/ingest")
     async def ingest(request: Request) -> dict[str, Any]:
         """Admin upload. The body is parsed by hand, after the password check, so that nobody
-        without the password can make the server spool large files."""
-        _check_admin(qa, request.headers.get("x-admin-password"))
-        files = await _read_uploads(request, qa.settings.max_upload_mb)
-        saved = await run_in_threadpool(_save, qa.settings.uploads, files)
-        report = await run_in_threadpool(qa.ingest, [path for _, path in saved])
-        return report.to_dict() | {"uploaded": [{"file": name, "saved_as": p.name} for name, p in saved]}
+        without the password can make the server spool large files. Files that fail are removed."""
+        guard.check_admin(request.headers.get("x-admin-password"), client_of(request.scope))
+        files = await _read_uploads(request, qa.settings)
+        stored = await run_in_threadpool(store_uploads, qa.settings, files)
+        report = await run_in_threadpool(ingest_uploads, qa, stored)
+        uploaded = [{"file": s.name, "saved_as": s.path.name, "kept": s.path.exists()} for s in stored]
+        return report.to_dict() | {"uploaded": uploaded}
 
     @v1.get("/models")
     def models() -> dict[str, Any]:
@@ -339,6 +332,8 @@ def create_api(qa: PolicyQA) -> FastAPI:
     @v1.post("/chat/completions", response_model=None)
     def chat(body: ChatRequest) -> dict[str, Any] | StreamingResponse:
         question, history = _conversation(body.messages)
+        check_text(question, "问题", 1 << 20)  # invalid Unicode is 422; the length is check_question's
+        check_history(history)  # already trimmed to the bounds; this catches invalid Unicode
         pieces = _chat_pieces(qa, question, history)
         if body.stream:
             headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
