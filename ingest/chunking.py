@@ -29,7 +29,13 @@ _HEADING_LEVELS = (
 _CLAUSE_END = re.compile(r"[,，。：:；;！!？?]")
 # Where an over-long sentence may be cut, best first: after a clause mark, else anywhere.
 _CLAUSE_CUTS = "，、,；;：:"
+# A heading's first clause can run on; a path shows at most this much of it.
 _HEADING_LABEL_MAX = 30
+# Heading levels that open a section (一、 and (一)): a chunk breaks there once it reaches the
+# minimum, so a section's opening is not buried at the end of the previous one.
+_SECTION_LEVELS = (1, 2)
+# Longer than this, a heading line carries its own body text and may end a chunk.
+_HEADING_ONLY_MAX = 40
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def _is_heading_only(paragraph: str) -> bool:
     if heading_level(paragraph) is None:
         return False
     body = paragraph.rstrip("。:：")
-    return len(body) <= 40 and not any(ch in SENTENCE_ENDS for ch in body)
+    return len(body) <= _HEADING_ONLY_MAX and not any(ch in SENTENCE_ENDS for ch in body)
 
 
 def chunk_speech(speech: Speech, spec: ChunkSpec = ChunkSpec()) -> list[Chunk]:
@@ -83,49 +89,101 @@ def chunk_speech(speech: Speech, spec: ChunkSpec = ChunkSpec()) -> list[Chunk]:
     sentences, pieces = _bounded(split_sentences(text), text, spec.maximum)
     if not sentences:
         return []
-    paragraphs = speech.paragraphs
+    groups = _group_sentences(sentences, pieces, speech.paragraphs, spec)
+    return _make_chunks(speech, text, sentences, groups)
+
+
+def _group_sentences(
+    sentences: list[Sentence], pieces: set[int], paragraphs: tuple[str, ...], spec: ChunkSpec
+) -> list[list[int]]:
+    """Sentence indices per chunk, in order: one pass, so each break is decided knowing only the
+    chunk so far and the sentence that would join it."""
     levels = [heading_level(p) for p in paragraphs]
     heading_only = [_is_heading_only(p) for p in paragraphs]
     groups: list[list[int]] = []
     current: list[int] = []
-
-    def length(indices: list[int]) -> int:
-        return sentences[indices[-1]].end - sentences[indices[0]].start
-
     for k, sentence in enumerate(sentences):
-        if current:
-            size = length(current)
-            grown = sentence.end - sentences[current[0]].start
-            at_paragraph = sentence.opens_paragraph
-            at_section = at_paragraph and levels[sentence.paragraph] in (1, 2)
-            if (
-                grown > spec.maximum
-                or (at_paragraph and size >= spec.target)
-                or (at_section and size >= spec.minimum)
-            ):
-                carried = _trailing_headings(current, sentences, heading_only)
-                emitted = current[: len(current) - len(carried)]
-                if emitted:
-                    groups.append(emitted)
-                    overlap = [] if pieces & {*emitted, k} else _overlap(emitted, sentence, sentences, spec)
-                    current = carried or overlap
-                else:
-                    current = carried
-                if current and sentence.end - sentences[current[0]].start > spec.maximum:
-                    groups.append(current)  # headings that cannot share a chunk with the next piece
-                    current = []
+        if current and _breaks_before(sentence, current, sentences, levels, spec):
+            current = _close_group(groups, current, k, sentences, pieces, heading_only, spec)
         current.append(k)
     if current:
-        if (
-            groups
-            and length(current) < spec.minimum
-            and (sentences[current[-1]].end - sentences[groups[-1][0]].start <= spec.maximum)
-        ):
-            groups[-1] = sorted(set(groups[-1]) | set(current))
-        else:
-            groups.append(current)
+        _add_last_group(groups, current, sentences, spec)
+    return groups
 
-    paths = heading_paths(paragraphs)
+
+def _span(indices: list[int], sentences: list[Sentence]) -> int:
+    """Characters from the first sentence's start to the last one's end, gaps included."""
+    return sentences[indices[-1]].end - sentences[indices[0]].start
+
+
+def _breaks_before(
+    sentence: Sentence,
+    current: list[int],
+    sentences: list[Sentence],
+    levels: list[int | None],
+    spec: ChunkSpec,
+) -> bool:
+    """Never past the maximum; a paragraph end is a good place once the target is reached, and a
+    new section (一、 or (一)) is worth a break as soon as the chunk is not a scrap."""
+    size = _span(current, sentences)
+    grown = sentence.end - sentences[current[0]].start
+    at_paragraph = sentence.opens_paragraph
+    at_section = at_paragraph and levels[sentence.paragraph] in _SECTION_LEVELS
+    return (
+        grown > spec.maximum
+        or (at_paragraph and size >= spec.target)
+        or (at_section and size >= spec.minimum)
+    )
+
+
+def _close_group(
+    groups: list[list[int]],
+    current: list[int],
+    k: int,
+    sentences: list[Sentence],
+    pieces: set[int],
+    heading_only: list[bool],
+    spec: ChunkSpec,
+) -> list[int]:
+    """Emit the chunk so far and return what the next one starts with: trailing headings belong
+    with their body, else an overlap sentence keeps context (never a cut piece, which would
+    repeat half a sentence)."""
+    sentence = sentences[k]
+    carried = _trailing_headings(current, sentences, heading_only)
+    emitted = current[: len(current) - len(carried)]
+    if emitted:
+        groups.append(emitted)
+        overlap = [] if pieces & {*emitted, k} else _overlap(emitted, sentence, sentences, spec)
+        current = carried or overlap
+    else:
+        current = carried
+    if current and sentence.end - sentences[current[0]].start > spec.maximum:
+        groups.append(current)  # headings that cannot share a chunk with the next piece
+        current = []
+    return current
+
+
+def _add_last_group(
+    groups: list[list[int]], current: list[int], sentences: list[Sentence], spec: ChunkSpec
+) -> None:
+    """A scrap at the end of a speech joins the chunk before it when both fit in one, so no
+    search result is a lone closing sentence."""
+    if (
+        groups
+        and _span(current, sentences) < spec.minimum
+        and (sentences[current[-1]].end - sentences[groups[-1][0]].start <= spec.maximum)
+    ):
+        groups[-1] = sorted(set(groups[-1]) | set(current))
+    else:
+        groups.append(current)
+
+
+def _make_chunks(
+    speech: Speech, text: str, sentences: list[Sentence], groups: list[list[int]]
+) -> list[Chunk]:
+    """Each group as a verbatim slice of the text, with the speech's metadata on every chunk so a
+    search hit can be cited and filtered on its own."""
+    paths = heading_paths(speech.paragraphs)
     speech_id = speech.speech_id  # a hash of the whole text: once, not once per chunk
     chunks = []
     for position, group in enumerate(groups):

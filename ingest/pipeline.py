@@ -38,6 +38,8 @@ from ingest.titles import display_titles
 from ingest.types import Chunk, Speech
 
 LOCK_NAME = "ingest.lock"
+# Hash files 1 MiB at a time: big PDFs are never read into memory whole just to be compared.
+_DIGEST_BLOCK = 1 << 20
 
 
 class IngestLocked(RuntimeError):
@@ -94,7 +96,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileError]]:
 def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(_DIGEST_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
 
@@ -152,80 +154,39 @@ def _ingest_locked(
     started: float,
     meta: MetaStore | None = None,
 ) -> IngestReport:
-    spec = ChunkSpec(
-        target=settings.chunk_size,
-        maximum=settings.chunk_max,
-        overlap_sentences=settings.chunk_overlap_sentences,
-    )
+    """The run itself, under the write lock. The order is what makes a killed run repairable:
+    the manifest is marked dirty before the store is touched and the generation is bumped last,
+    and the crash tests stop it at each failpoint below."""
+    spec = _chunk_spec(settings)
     model_name = embedder.name if embedder else settings.embedding_model
     if rebuild:
-        ChunkStore.drop(settings)
-        (settings.store_dir / MANIFEST_NAME).unlink(missing_ok=True)
-        (settings.store_dir / INDEX_NAME).unlink(missing_ok=True)
-        shutil.rmtree(settings.store_dir / PARSED_DIR, ignore_errors=True)
+        _drop_index(settings)
     keywords = KeywordIndex.beside(settings.store_dir)
     manifest = _load_manifest(settings, meta, rebuild)
 
     files, errors = discover(paths)
     reading = _read_changed(files, manifest, errors)
-    changed, failed = reading.changed, reading.failed
     found = _found(files, reading, manifest)
     gone = [key for key in manifest.files if prune and not Path(key).exists()]
-    # Nothing to do: answer from the manifest without opening Chroma, which rewrites its
-    # files on open. The keyword count guards against an index deleted by hand.
-    unchanged = (
-        not changed
-        and not gone
-        and not manifest.dirty
-        and manifest.chunking == asdict(spec)
-        and manifest.embedding_model in (model_name, None)
-        # On a Chroma server the local keyword index is a cache that readers rebuild.
-        and (meta is not None or keywords.count() == manifest.chunk_count)
-    )
-    if unchanged:
-        return IngestReport(
-            files=len(files),
-            files_changed=0,
-            files_failed=failed,
-            speeches=manifest.speech_count,
-            chunks=manifest.chunk_count,
-            chunks_added=0,
-            chunks_updated=0,
-            chunks_unchanged=manifest.chunk_count,
-            chunks_removed=0,
-            embedded=0,
-            errors=tuple(reading.errors),
-            seconds=time.perf_counter() - started,
-            store=describe_location(settings),
-            found=found,
-        )
+    if _nothing_to_do(reading, gone, manifest, spec, model_name, keywords, meta):
+        return _unchanged_report(files, reading, manifest, found, settings, started)
 
     store = open_for_writing(settings, model_name)
     # From here on the store may differ from the manifest until we finish.
-    for key, record in changed.items():
-        manifest.remember(record, reading.parsed[key])
-    for key in gone:
-        del manifest.files[key]
-    manifest.chunking = asdict(spec)
-    manifest.dirty = True
-    manifest.save()
+    _mark_dirty(manifest, reading, gone, spec)
     failpoints.reach(failpoints.STORE_MARKED_DIRTY)
 
     planned = plan_chunks(manifest.speeches(_reparse), spec)
     counts = reconcile(store, planned, embedder, settings, progress)
-    if meta is not None:
-        keywords.learn_terms(meta.terms())
-    keywords.sync([KeywordDoc(c.chunk_id, c.embed_text, c.speech_id, c.source) for c in planned])
-    if meta is not None:
-        meta.put_terms(keywords.terms())
+    _sync_keywords(keywords, planned, meta)
     failpoints.reach(failpoints.KEYWORDS_SYNCED)
 
     _finish(manifest, planned, model_name, keywords, meta, settings)
     manifest.forget_unused_parsed()
     return IngestReport(
         files=len(files),
-        files_changed=len(changed),
-        files_failed=failed,
+        files_changed=len(reading.changed),
+        files_failed=reading.failed,
         speeches=manifest.speech_count,
         chunks=len(planned),
         errors=tuple(reading.errors),
@@ -234,6 +195,95 @@ def _ingest_locked(
         found=found,
         **counts,
     )
+
+
+def _chunk_spec(settings: Settings) -> ChunkSpec:
+    """The chunk sizes are settings so an index can be rebuilt with others without a code change."""
+    return ChunkSpec(
+        target=settings.chunk_size,
+        maximum=settings.chunk_max,
+        overlap_sentences=settings.chunk_overlap_sentences,
+    )
+
+
+def _drop_index(settings: Settings) -> None:
+    """A rebuild starts from nothing: the vectors, the manifest that describes them, the keyword
+    index and the parsed copies all go, so nothing stale can survive it."""
+    ChunkStore.drop(settings)
+    (settings.store_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    (settings.store_dir / INDEX_NAME).unlink(missing_ok=True)
+    shutil.rmtree(settings.store_dir / PARSED_DIR, ignore_errors=True)
+
+
+def _nothing_to_do(
+    reading: _Reading,
+    gone: list[str],
+    manifest: Manifest,
+    spec: ChunkSpec,
+    model_name: str,
+    keywords: KeywordIndex,
+    meta: MetaStore | None,
+) -> bool:
+    """Nothing to do: answer from the manifest without opening Chroma, which rewrites its files
+    on open. The keyword count guards against an index deleted by hand."""
+    return (
+        not reading.changed
+        and not gone
+        and not manifest.dirty
+        and manifest.chunking == asdict(spec)
+        and manifest.embedding_model in (model_name, None)
+        # On a Chroma server the local keyword index is a cache that readers rebuild.
+        and (meta is not None or keywords.count() == manifest.chunk_count)
+    )
+
+
+def _unchanged_report(
+    files: list[Path],
+    reading: _Reading,
+    manifest: Manifest,
+    found: tuple[FileSpeeches, ...],
+    settings: Settings,
+    started: float,
+) -> IngestReport:
+    """The report of a run that wrote nothing: its counts are the manifest's."""
+    return IngestReport(
+        files=len(files),
+        files_changed=0,
+        files_failed=reading.failed,
+        speeches=manifest.speech_count,
+        chunks=manifest.chunk_count,
+        chunks_added=0,
+        chunks_updated=0,
+        chunks_unchanged=manifest.chunk_count,
+        chunks_removed=0,
+        embedded=0,
+        errors=tuple(reading.errors),
+        seconds=time.perf_counter() - started,
+        store=describe_location(settings),
+        found=found,
+    )
+
+
+def _mark_dirty(manifest: Manifest, reading: _Reading, gone: list[str], spec: ChunkSpec) -> None:
+    """Save the new file records with the dirty flag before any store write, so a run killed
+    after this point is known to need repair by the next one."""
+    for key, record in reading.changed.items():
+        manifest.remember(record, reading.parsed[key])
+    for key in gone:
+        del manifest.files[key]
+    manifest.chunking = asdict(spec)
+    manifest.dirty = True
+    manifest.save()
+
+
+def _sync_keywords(keywords: KeywordIndex, planned: list[Chunk], meta: MetaStore | None) -> None:
+    """The keyword index follows the plan like the vectors do. On a Chroma server its term
+    statistics are shared, so every writer's index scores the same way."""
+    if meta is not None:
+        keywords.learn_terms(meta.terms())
+    keywords.sync([KeywordDoc(c.chunk_id, c.embed_text, c.speech_id, c.source) for c in planned])
+    if meta is not None:
+        meta.put_terms(keywords.terms())
 
 
 @dataclass

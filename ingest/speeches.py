@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ingest import heads
 from ingest.heads import GENRE, find_date
@@ -24,8 +24,12 @@ _SENTENCE_PUNCT = re.compile(r"[。！？!?；;:：,，]")
 _SALUTATION = re.compile(
     r"^(各位[^。！？]{0,24}?[、,，])?(同志们|各位(领导|代表|来宾|同事|委员|嘉宾)[^。！？]{0,16}?)[:：!！,，]?$"
 )
+# Longer than this, a line naming a meeting is a sentence about it, not a title.
 _TITLE_MAX = 60
+# Opening words standing in for a title are cut here, so lists of results stay one line each.
 _UNTITLED_TITLE_LEN = 24
+# A speech's date and place, when no head line gives them, are stated in its first lines if at all.
+_OPENING_PARAGRAPHS = 3
 
 _UNIT = r"(?:省|自治区|市|自治州|县|区|镇|乡)"
 # Only explicit statements: "在铜仁市召开", "沙道观镇经济社会发展" is too loose to trust.
@@ -73,60 +77,100 @@ def split_speeches(paragraphs: list[str], source: str) -> list[Speech]:
     A short line without a genre word is a title at the top of a file, or when a
     full head (date line, then a salutation or body) follows it.
     """
-    speeches: list[Speech] = []
-    title: str | None = None
-    head = SpeechHead()
-    body: list[str] = []
-    dated_file = False  # this file's speeches carry date lines or subtitles
-
-    def flush() -> None:
-        if has_content(body):
-            speeches.append(make_speech(title, body, source, head))
-
+    splitter = _Splitter(paragraphs, source)
     for at, paragraph in enumerate(paragraphs):
-        opening = not has_content(body)
+        splitter.take(at, paragraph)
+    splitter.flush()
+    return _title_lone_speech_from_file_name(splitter.speeches, source)
+
+
+@dataclass
+class _Splitter:
+    """One pass over a page: each line is decided knowing only the speech collected so far and
+    the lines that follow it, so the rules below read in the order they are tried."""
+
+    paragraphs: list[str]
+    source: str
+    speeches: list[Speech] = field(default_factory=list)
+    title: str | None = None
+    head: SpeechHead = field(default_factory=SpeechHead)
+    body: list[str] = field(default_factory=list)
+    dated_file: bool = False  # this file's speeches carry date lines or subtitles
+
+    def take(self, at: int, paragraph: str) -> None:
+        """Head lines first, then titles, then a salutation; anything else is body text."""
+        opening = not has_content(self.body)
         date_line = heads.parse_date_line(paragraph)
-        if opening:
-            subtitle = heads.subtitle_of(paragraph)
-            if subtitle is not None and title is not None and head.subtitle is None:
-                head, dated_file = replace(head, subtitle=subtitle), True
-                continue
-            if date_line is not None:
-                head, dated_file = _with_date_line(head, date_line), True
-                continue
-            if (place := heads.place_line(paragraph)) is not None:
-                head = replace(head, place=head.place or place)
-                continue
-            if title is not None and not body and heads.is_speaker_line(paragraph):
-                head = replace(head, speaker=head.speaker or paragraph.strip())
-                continue
-        elif date_line is not None and head.closing_date in (None, date_line.date):
-            # A date under the closing signature: when the speech was given.
-            head = replace(head, closing_date=date_line.date)
-            continue
+        if self._take_head_line(paragraph, opening, date_line):
+            return
         if is_title(paragraph) and not heads.is_table_row(paragraph):
-            if not opening:
-                if not _starts_speech(paragraphs, at, dated_file):
-                    body.append(paragraph)  # a meeting's title quoted in the text
-                    continue
-                flush()
-                body, head = [], SpeechHead()
-            title, title_date = heads.split_title_date(paragraph)
-            head = replace(head, title_date=title_date)
-            continue
-        starts_file = not speeches and title is None and not body
-        if heads.is_candidate_title(paragraph) and (
-            starts_file or (not opening and _full_head_follows(paragraphs, at))
-        ):
-            flush()
-            body, head = [], SpeechHead()
-            title = paragraph.strip()
-            continue
+            self._take_title(at, paragraph, opening)
+            return
+        if self._take_candidate_title(at, paragraph, opening):
+            return
         if is_salutation(paragraph) and not opening:
-            flush()
-            body, title, head = [], None, SpeechHead()
-        body.append(paragraph)
-    flush()
+            self._start_speech(None)
+        self.body.append(paragraph)
+
+    def flush(self) -> None:
+        """A speech is kept only when it has more than salutations."""
+        if has_content(self.body):
+            self.speeches.append(make_speech(self.title, self.body, self.source, self.head))
+
+    def _start_speech(self, title: str | None) -> None:
+        """What was collected is a finished speech; the next starts bare, as its head lines follow."""
+        self.flush()
+        self.body, self.title, self.head = [], title, SpeechHead()
+
+    def _take_head_line(self, paragraph: str, opening: bool, date_line: heads.DateLine | None) -> bool:
+        """Date, subtitle, place and speaker lines describe the speech and stay out of its text."""
+        if not opening:
+            if date_line is not None and self.head.closing_date in (None, date_line.date):
+                # A date under the closing signature: when the speech was given.
+                self.head = replace(self.head, closing_date=date_line.date)
+                return True
+            return False
+        subtitle = heads.subtitle_of(paragraph)
+        if subtitle is not None and self.title is not None and self.head.subtitle is None:
+            self.head, self.dated_file = replace(self.head, subtitle=subtitle), True
+            return True
+        if date_line is not None:
+            self.head, self.dated_file = _with_date_line(self.head, date_line), True
+            return True
+        if (place := heads.place_line(paragraph)) is not None:
+            self.head = replace(self.head, place=self.head.place or place)
+            return True
+        if self.title is not None and not self.body and heads.is_speaker_line(paragraph):
+            self.head = replace(self.head, speaker=self.head.speaker or paragraph.strip())
+            return True
+        return False
+
+    def _take_title(self, at: int, paragraph: str, opening: bool) -> None:
+        """After body text a title may only be quoted; before any, it names the coming speech."""
+        if not opening:
+            if not _starts_speech(self.paragraphs, at, self.dated_file):
+                self.body.append(paragraph)  # a meeting's title quoted in the text
+                return
+            self.flush()
+            self.body, self.head = [], SpeechHead()
+        self.title, title_date = heads.split_title_date(paragraph)
+        self.head = replace(self.head, title_date=title_date)
+
+    def _take_candidate_title(self, at: int, paragraph: str, opening: bool) -> bool:
+        """A short line without a genre word is too common to trust unless the file opens with
+        it or a full head follows it."""
+        starts_file = not self.speeches and self.title is None and not self.body
+        if heads.is_candidate_title(paragraph) and (
+            starts_file or (not opening and _full_head_follows(self.paragraphs, at))
+        ):
+            self._start_speech(paragraph.strip())
+            return True
+        return False
+
+
+def _title_lone_speech_from_file_name(speeches: list[Speech], source: str) -> list[Speech]:
+    """A file holding one untitled speech is usually named for it: a better title than its
+    opening words."""
     if len(speeches) == 1 and not speeches[0].titled:
         named = heads.title_from_file_name(source)
         if named is not None:
@@ -190,7 +234,7 @@ def has_content(body: list[str]) -> bool:
 
 def make_speech(title: str | None, body: list[str], source: str, head: SpeechHead = SpeechHead()) -> Speech:
     text = "\n".join(body)
-    opening = "\n".join(body[:3])
+    opening = "\n".join(body[:_OPENING_PARAGRAPHS])
     heading = "\n".join([title or "", opening])
     return Speech(
         title=title or untitled_title(body),

@@ -63,6 +63,8 @@ def _llm_info(settings: Settings, as_json: bool, measure: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI. Long because most of it is the argparse declaration of its commands; the work is
+    PolicyQA's, and every error goes through the one map (rag.errors)."""
     parser = argparse.ArgumentParser(prog="python -m rag", description="Ask the work-safety speeches.")
     parser.add_argument("--store", type=Path, help="index folder (env POLICYQA_STORE_DIR)")
     commands = parser.add_subparsers(dest="command", required=True)

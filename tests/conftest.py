@@ -81,3 +81,13 @@ def seed_qa(seed_store_dir: Path, model_cache: Path, embedder):
     qa = PolicyQA(Settings(store_dir=seed_store_dir, data_dir=SEED.parent, model_cache=model_cache))
     qa._embedder = embedder
     return qa
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    """A real `chroma run` server on 127.0.0.1, for the HttpClient path."""
+    from tests.servers import chroma_command, free_port, running
+
+    port = free_port()
+    with running(chroma_command(tmp_path / "server", port), port):
+        yield port

@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import chroma_command, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
@@ -213,9 +213,7 @@ class Cluster:
     def start_chroma(self) -> Process:
         """`chroma run` (the CLI in the same venv as ``python``) on a free loopback port."""
         port = free_port()
-        chroma = str(Path(self.python).with_name("chroma"))
-        path = self.work / "chroma"
-        command = [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+        command = chroma_command(self.work / "chroma", port, self.python)
         env = os.environ | _QUIET_ENV
         self.chroma = self._spawn("chroma", command, port, env)
         try:

@@ -6,10 +6,17 @@ import contextlib
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+
+def chroma_command(path: Path, port: int, python: str | Path | None = None) -> list[str]:
+    """`chroma run` (the CLI the chromadb package installs beside the venv's python) on loopback."""
+    chroma = Path(python or sys.executable).with_name("chroma")
+    return [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
 
 
 def free_port() -> int:

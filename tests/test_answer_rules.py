@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.answerability import scope_matches
+from ingest.index.tokenize import is_word, tokenize
+from rag.answer.answerability import named_documents, scope_matches, states_value
 from rag.answer.checks import question_parts, unmatched_quotes
 from rag.answer.continuation import Following, continuation, is_first_item
 from rag.types import Passage
@@ -75,3 +76,40 @@ def test_unmatched_quotes_takes_passed_slogans(marks: tuple[str, str, str]) -> N
     assert unmatched_quotes(question, [passage]) == ["五个一批"]
     assert unmatched_quotes(question, [passage], set()) == ["五个一批"]  # the quote is still checked
     assert question_parts(f"有多少台塔吊{mark}证书有效期几年{mark}") == ["有多少台塔吊", "证书有效期几年"]
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_documents_named_by_title(mark: str) -> None:
+    assert named_documents(f"《防洪法》规定的防汛指挥机构是怎么设立的{mark}") == ["防洪法"]
+    assert named_documents(f"〈校车安全管理条例〉要求配备哪些设备{mark}") == ["校车安全管理条例"]
+    assert named_documents(f"防汛指挥机构是怎么设立的{mark}") == []
+
+
+@pytest.mark.parametrize(("mark", "comma", "period"), [("？", "，", "。"), ("?", ",", ".")])
+def test_a_fine_is_answered_by_a_sum_of_money(mark: str, comma: str, period: str) -> None:
+    question = f"骑电动车不戴头盔要罚款多少{mark}"
+    assert not states_value(question, f"年底头盔佩戴率要达到95%以上{comma}安全带使用率达到90%{period}")
+    assert states_value(question, f"对不戴头盔的{comma}一律处以50元罚款{period}")
+    assert states_value(f"不戴头盔会被罚多少钱{mark}", f"处20元以上50元以下罚款{period}")
+
+
+@pytest.mark.parametrize(
+    ("mark", "comma", "period", "colon"), [("？", "，", "。", "："), ("?", ",", ".", ":")]
+)
+def test_a_ratio_is_answered_by_a_share_or_one_per_n(mark: str, comma: str, period: str, colon: str) -> None:
+    question = f"保安员和学生人数的配备比例是多少{mark}"
+    assert not states_value(question, f"寄宿制学校至少配备3名保安{comma}全县共有保安412名{period}")
+    assert states_value(question, f"每500名学生配1名保安{period}")
+    assert states_value(question, f"保安与学生的比例不低于1{colon}500{period}")
+    assert states_value(f"占多大比例{mark}", f"农村道路死亡事故占全部的62％{period}")
+    assert states_value(f"占多大比例{mark}", f"农村道路死亡事故占全部的62%{period}")
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_segmentation_fragments_are_not_words(mark: str) -> None:
+    tokens = tokenize(f"全市有多少家危化品企业{mark}")
+    assert "市有" in tokens or "全市" in tokens
+    assert not is_word("市有")
+    assert not is_word("前要")
+    assert is_word("驾驶证")
+    assert is_word("吊销")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from tests.crashes import (
     start_ingest,
     write_corpus,
 )
-from tests.servers import free_port, running
+from tests.servers import chroma_command, free_port, running
 
 ADMIN = "faults-admin"
 pytestmark = pytest.mark.slow
@@ -165,8 +164,7 @@ def test_a_lost_chroma_server_is_a_clear_503_and_the_app_recovers(
 
     monkeypatch.setattr(ingest.index.store, "CHROMA_HTTP_TIMEOUT", httpx.Timeout(3.0, connect=2.0))
     port = free_port()
-    chroma = [str(Path(sys.executable).with_name("chroma")), "run", "--path", str(tmp_path / "server")]
-    chroma += ["--host", "127.0.0.1", "--port", str(port)]
+    chroma = chroma_command(tmp_path / "server", port)
     remote = settings.with_overrides(chroma_host="127.0.0.1", chroma_port=port)
     speech = tmp_path / "s.txt"
     speech.write_text(seed_excerpt(60), encoding="utf-8")

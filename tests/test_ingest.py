@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from ingest.reconcile import WRITE_BATCH
 from rag.config import Settings
 from tests.conftest import SEED, seed_excerpt
 from tests.crashes import embedded_so_far, ingest_env, kill_when, problems, read_state, start_ingest
-from tests.servers import free_port, running
 
 
 def _store(settings: Settings) -> ChunkStore:
@@ -233,25 +231,6 @@ def test_a_killed_ingest_is_completed_by_the_next_run(settings: Settings, embedd
     clean_settings = settings.with_overrides(store_dir=tmp_path / "clean")
     ingest_paths([folder], clean_settings, embedder=embedder, progress=False)
     assert problems(read_state(settings), read_state(clean_settings)) == []
-
-
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[int]:
-    """A real `chroma run` server on 127.0.0.1, for the HttpClient path."""
-    chroma = Path(sys.executable).with_name("chroma")
-    port = free_port()
-    command = [
-        str(chroma),
-        "run",
-        "--path",
-        str(tmp_path / "server"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with running(command, port):
-        yield port
 
 
 def test_ingest_into_a_chroma_server(

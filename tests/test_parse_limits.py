@@ -129,20 +129,28 @@ def test_file_over_the_size_cap_is_refused_without_reading(tmp_path: Path) -> No
 # ---------------------------------------------------------------- a 5 MB line without punctuation
 
 
-def test_five_megabyte_line_is_cut_into_bounded_verbatim_chunks(tmp_path: Path) -> None:
+def test_five_megabyte_line_is_refused_with_the_file_named(tmp_path: Path) -> None:
+    """1.7 million characters without a sentence end is no speech: a clear per-file error at once,
+    not thousands of chunks to embed."""
     path = tmp_path / "长行.txt"
     path.write_text("安全生产责任重于泰山" * 170_000 + "\n", encoding="utf-8")
     assert path.stat().st_size > 5_000_000
-    speeches = read_speeches(load_text(path), path.name)
+    with pytest.raises(LoadError, match=r"长行\.txt: not speech text: 20,000\+ characters without"):
+        load_text(path)
+
+
+def test_a_long_unbroken_run_is_cut_into_bounded_verbatim_chunks() -> None:
+    """Below the refusal, a run without sentence ends still never makes a chunk over the cap."""
+    text = "安全生产责任重于泰山" * 1_900  # 19,000 characters, one line
+    speeches = read_speeches(text, "长行.txt")
     spec = ChunkSpec(maximum=Settings().chunk_max)
     chunks = [c for speech in speeches for c in chunk_speech(speech, spec)]
     assert max(len(c.text) for c in chunks) <= Settings().chunk_max
     for speech in speeches:
-        text, speech_id = speech.text, speech.speech_id  # properties: computed once
-        own = [c for c in chunks if c.speech_id == speech_id]
-        assert all(c.text == text[c.start : c.end] for c in own)
-        assert sum(len(c.text) for c in own) == len(text)  # no overlap, nothing lost
-    assert len(chunks) >= 1_700_000 // Settings().chunk_max
+        own = [c for c in chunks if c.speech_id == speech.speech_id]
+        assert all(c.text == speech.text[c.start : c.end] for c in own)
+        assert sum(len(c.text) for c in own) == len(speech.text)  # no overlap, nothing lost
+    assert len(chunks) >= 19_000 // Settings().chunk_max
 
 
 def test_long_sentence_is_cut_after_clause_marks() -> None:
@@ -216,3 +224,58 @@ def test_many_nuls_are_still_binary() -> None:
     data = _speech_text(3600, "utf-8")
     with pytest.raises(Exception, match=r"contains NUL bytes"):
         decode_bytes(data[:1000] + b"\x00" * 20 + data[1000:])
+
+
+def test_hidden_element_inside_a_hidden_element_is_dropped(tmp_path: Path) -> None:
+    # The outer one went first; asking the inner (decomposed) one for its style crashed.
+    speech = "".join(
+        f"<p>同志们，今天我们召开全市安全生产工作会议，研究部署第{n}项工作。</p>" for n in range(3)
+    )
+    hidden = '<div style="display:none"><span hidden>弹窗里的隐藏文字</span><p hidden>又一层</p></div>'
+    path = tmp_path / "隐藏.html"
+    path.write_text(f"<html><body>{hidden}{speech}</body></html>", encoding="utf-8")
+    text = load_text(path)
+    assert "研究部署第2项工作" in text
+    assert "隐藏文字" not in text and "又一层" not in text
+
+
+def test_random_pages_never_crash_the_html_reader() -> None:
+    """Seeded random pages mixing site furniture (hidden blocks, nav, 相关推荐, 上一篇) at any depth:
+    html_to_text returns text or refuses with a clear DecodeError, never an AttributeError
+    (dropping one block used to leave stale strings that later steps tripped over)."""
+    import contextlib
+    import random
+
+    from ingest.loaders import DecodeError, html_to_text
+
+    rng = random.Random(7)
+    tags = ["div", "section", "p", "span", "ul", "li", "a", "h1", "h2", "table", "td", "footer", "nav", "b"]
+    words = [
+        "同志们：",
+        "我们要坚持安全发展。",
+        "相关推荐",
+        "上一篇",
+        "下一篇",
+        "版权所有 某某网",
+        "首页",
+        "一、",
+    ]
+    kinds = ["related", "nav", "content", "share"]
+
+    def page(depth: int = 0) -> str:
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            if rng.random() < 0.4 or depth > 5:
+                parts.append(rng.choice(words) * rng.randint(1, 3))
+                continue
+            tag = rng.choice(tags)
+            hidden = ' style="display:none"' if rng.random() < 0.15 else ""
+            hidden += " hidden" if rng.random() < 0.1 else ""
+            kind = f' class="{rng.choice(kinds)}"' if rng.random() < 0.4 else ""
+            parts.append(f"<{tag}{kind}{hidden}>{page(depth + 1)}</{tag}>")
+        return "".join(parts)
+
+    for _ in range(300):
+        html = f"<html><head><title>讲话_某某网</title></head><body>{page()}</body></html>"
+        with contextlib.suppress(DecodeError):  # "no text" is a clear refusal, not a crash
+            assert isinstance(html_to_text(html), str)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import signal
 import socket
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,27 +21,9 @@ from ingest.pipeline import IngestLocked, ingest_paths
 from rag.config import Settings
 from tests.conftest import SEED
 from tests.crashes import start_ingest, write_corpus
-from tests.servers import free_port, running
+from tests.servers import chroma_command, free_port, running
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[int]:
-    chroma = Path(sys.executable).with_name("chroma")
-    port = free_port()
-    command = [
-        str(chroma),
-        "run",
-        "--path",
-        str(tmp_path / "server"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with running(command, port):
-        yield port
 
 
 def _remote(
@@ -170,17 +150,7 @@ def test_chroma_down_is_a_503_and_a_replica_started_meanwhile_recovers(
     qa = _qa(b, embedder)  # started while the server is down
     with pytest.raises(StoreUnavailable):
         qa.ask("安全生产工作要做到哪些?")
-    chroma = Path(sys.executable).with_name("chroma")
-    command = [
-        str(chroma),
-        "run",
-        "--path",
-        str(tmp_path / "server"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    command = chroma_command(tmp_path / "server", port)
     with running(command, port):
         a = _remote(tmp_path, "a", port, model_cache)
         ingest_paths([write_corpus(tmp_path / "corpus", 40) / "a.txt"], a, embedder=embedder, progress=False)

@@ -11,7 +11,7 @@ import chromadb
 import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import InternalError, NotFoundError
 
 from ingest.index.config import Settings
 
@@ -208,9 +208,19 @@ class ChunkStore:
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
-        page = self._collection.get(ids=list(ids), include=["embeddings"])
+        try:
+            pages = [self._collection.get(ids=list(ids), include=["embeddings"])]
+        except InternalError:
+            # An ingest in this process is writing these ids at this moment ("Error finding id"):
+            # take the vectors that can be read; a chunk mid-write is simply not a candidate yet.
+            pages = []
+            for one in ids:
+                with contextlib.suppress(InternalError):
+                    pages.append(self._collection.get(ids=[one], include=["embeddings"]))
         return {
-            i: np.asarray(v, dtype=np.float32) for i, v in zip(page["ids"], page["embeddings"], strict=True)
+            i: np.asarray(v, dtype=np.float32)
+            for page in pages
+            for i, v in zip(page["ids"], page["embeddings"], strict=True)
         }
 
     def documents(self, ids: Sequence[str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:

@@ -63,6 +63,12 @@ def add_terms(terms: Iterable[str]) -> None:
                 _known.add(term)
 
 
+def is_word(token: str) -> bool:
+    """Is the token a word of the segmenter's dictionary (or a taught term)? Pieces that jieba's
+    HMM glues across a word boundary ("市有" of "全市有多少", "前要" of "上岗前要") are not."""
+    return bool(_jieba().FREQ.get(token))
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode segmentation (both 安全生产 and 安全/生产), lower-cased, no stopwords."""
     tokens = []

@@ -5,7 +5,8 @@ by one blank line ("\\n\\n"), no leading/trailing whitespace.  Everything that
 goes wrong while reading a file becomes a :class:`LoadError` that names the
 file and says why in plain words, so a bulk ingest can skip and report it.
 
-One module per format: decode (bytes to text), plain (.txt .md), word (.docx), pdf, html_page;
+One module per format: decode (bytes to text), plain (.txt .md), word (.docx), pdf, html_page
+(with html_clean for the site furniture);
 common holds the error and the output shape. The format work lives in pure functions
 (:func:`decode_bytes`, :func:`markdown_to_text`, :func:`html_to_text`,
 :func:`strip_page_furniture`, :func:`rejoin_pdf_lines`) so it can be unit-tested without files;
@@ -14,6 +15,7 @@ this module picks the reader by suffix and turns every failure into a LoadError.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +51,11 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 # One file may take this long to read; a normal speech takes well under a second, and a
 # hostile one (deep HTML, huge PDF) must not hold an ingest for minutes.
 READ_SECONDS = 60.0
+# Speech text breaks into sentences and lines; the longest run without either in our speeches is
+# a few hundred characters. A run this long is a dump (a log, base64, one scraped line of 5 MB),
+# and chunking it would embed thousands of meaningless pieces: refused, with the file named.
+MAX_UNBROKEN_CHARS = 20_000
+_UNBROKEN = re.compile(rf"[^。！？；!?;\n]{{{MAX_UNBROKEN_CHARS + 1}}}")
 
 # Hints for formats people commonly have but we do not read.
 _SUFFIX_HINTS: dict[str, str] = {
@@ -145,4 +152,10 @@ def _load(path: Path) -> str:
         if suffix in (".txt", ".md"):
             raise LoadError(path, "file contains only whitespace (no text)")
         raise LoadError(path, "no text found in the document")
+    if (run := _UNBROKEN.search(text)) is not None:
+        raise LoadError(
+            path,
+            f"not speech text: {MAX_UNBROKEN_CHARS:,}+ characters without a sentence end or line break "
+            f"(from character {run.start():,})",
+        )
     return text

@@ -4,61 +4,28 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ingest.heads import is_bare_date_line, is_speaker_line
-from ingest.loaders.common import (
-    BLANK_SPLIT,
-    QUOTES,
-    DecodeError,
-    LoadError,
-    check_time,
-    cjk_count,
-    finish,
-    is_wide,
-)
+from ingest.loaders.common import BLANK_SPLIT, DecodeError, LoadError, check_time, finish
 from ingest.loaders.decode import BOMS, check_plausible, decode_bytes
+from ingest.loaders.html_clean import (
+    BLOCK_TAGS,
+    Page,
+    collapse_html_ws,
+    drop_furniture,
+    find_h1_title,
+    gone,
+    linkish,
+    text_weight,
+)
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
 
 _HTML_JUNK_TAGS = [
     "script", "style", "noscript", "template", "iframe", "svg", "canvas", "object",
     "embed", "link", "meta", "button", "input", "select", "textarea", "head",
 ]  # fmt: skip
-_HTML_LAYOUT_TAGS = ["nav", "header", "footer", "aside", "form", "menu"]
-_BLOCK_TAGS = [
-    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details",
-    "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
-    "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "li", "main", "nav", "ol", "p", "pre",
-    "section", "summary", "table", "tbody", "tfoot", "thead", "tr", "td", "th", "ul", "title",
-]  # fmt: skip
-_BOILER_TOKEN = re.compile(
-    r"(?:^|[-_\s])(?:nav|navbar|navigation|menus?|breadcrumbs?|crumbs?|sidebar|side|aside|"
-    r"footer|foot|header|head|topbar|share|sharing|social|copyright|copy|comments?|related|"
-    r"recommends?|tuijian|xiangguan|ads?|advert|adv|banner|popup|modal|cookie|login|toolbar|"
-    r"pagination|pager|prenext|prev|next|tags?|hot|rank|subscribe|qrcode|search|links?|flink|"
-    r"friendlink|gotop|backtop|bottom|info|meta|author|byline|pubtime|pubdate|date|time|"
-    r"source)(?=$|[-_\s\d])",
-    re.I,
-)
-
-
-def is_speech_head(text: str) -> bool:
-    """A speech's own date line "（2024年1月12日）" or speaker line, which sites often class as
-    "meta" or "date" like their publishing line. The publishing line is not bracketed and
-    carries labels (发布时间：…  来源：…), so it still goes."""
-    text = text.strip()
-    bracketed = text[:1] in "（(" and text[-1:] in "）)"
-    return (bracketed and is_bare_date_line(text)) or is_speaker_line(text)
-
-
-_BOILER_WORD = re.compile(r"breadcrumb|sidebar|copyright|navbar|footer|recommend|related|share|advert", re.I)
-_BOILER_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search"}
-_RELATED_WORDS = re.compile(
-    r"相关(?:推荐|范文|文章|阅读|资料|内容|链接|下载|专题|搜索)|猜[您你]喜欢|"
-    r"热门(?:推荐|文章|范文|阅读|标签|搜索)|推荐(?:阅读|文章|范文)|延伸阅读|精[彩品]推荐|"
-    r"为[您你]推荐|最新(?:文章|更新|范文)|大家(?:都)?在看|友情链接"
-)
-_PREV_NEXT = re.compile(r"^\s*(?:上一篇|下一篇|上一页|下一页)")
-_META_LABEL = re.compile(r"(时间|日期|发布|作者|来源|编辑|责编|浏览|点击|阅读|字体|字号)\s*[:：]")
-_FOOTER_TEXT = re.compile(r"^\s*(?:版权所有|版权声明|免责声明|Copyright|©|\(c\)\s)", re.I)
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)|<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9._:-]+)""",
     re.I,
@@ -74,6 +41,15 @@ _PARA_MARK = "\ue000\ue001\ue000"
 # its depth, so a hostile page 10,000 deep took minutes; deeper content is flattened here.
 MAX_HTML_DEPTH = 200
 _PRE_MARK = "\ue001\ue000\ue001"
+_META_CHARSET_SNIFF_BYTES = 4096  # a charset declaration sits in <head>, near the top of the file
+# "讲话标题_范文网", "讲话标题 - 某某网": what separates the speech's title from the site's name.
+_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|\s-\s|\s–\s|\s—\s)\s*")
+_ARTICLE_MIN_SHARE = 0.3  # a smaller <article>/<main> is a teaser box, not the speech
+_CONTAINER_MIN_SHARE = 0.75  # descend only into a child holding nearly all the text; else stop here
+_FOOTER_TEXT = re.compile(r"^\s*(?:版权所有|版权声明|免责声明|Copyright|©|\(c\)\s)", re.I)
+_FOOTER_LINE_MAX_CHARS = 150  # "版权所有…" lines; a long paragraph starting with © is still text
+_HEADING_TITLE_WINDOW = 2  # an <h2>/<h3> is the title only when it opens the content
+_TITLE_REPEAT_WINDOW = 3  # the title repeated near the top goes, so it appears once
 
 
 def _decode_html(data: bytes) -> str:
@@ -87,7 +63,7 @@ def _decode_html(data: bytes) -> str:
             return check_plausible(data.decode("utf-8"))
         except UnicodeDecodeError:
             pass
-        match = _META_CHARSET.search(data[:4096])
+        match = _META_CHARSET.search(data[:_META_CHARSET_SNIFF_BYTES])
         if match:
             declared = (match.group(1) or match.group(2)).decode("ascii").lower()
             declared = _ENCODING_ALIASES.get(declared, declared)
@@ -98,193 +74,71 @@ def _decode_html(data: bytes) -> str:
     return decode_bytes(data)
 
 
-def _weight(text: str, chinese: bool) -> int:
-    """How much text an element holds: hanzi for a Chinese page, visible characters otherwise."""
-    if chinese:
-        return cjk_count(text)
-    return sum(1 for ch in text if not ch.isspace())
-
-
 def html_to_text(html: str | bytes) -> str:
     """Extract the main text of a web page; title first, one paragraph per block.
 
-    Site furniture goes (scripts, navigation, headers/footers, sidebars, share
-    bars, breadcrumbs, copyright, "相关推荐/上一篇" link lists, any block that is
-    mostly links), then the text comes from <article>/<main> or the innermost
-    element holding most of the page's Chinese text.
+    Saved speech pages carry far more site furniture than speech, so the furniture goes
+    first (scripts, navigation, headers/footers, sidebars, share bars, breadcrumbs,
+    copyright, "相关推荐/上一篇" link lists, any block that is mostly links); what is
+    left is judged by where the text is: <article>/<main>, or the innermost element
+    holding most of the page's Chinese text.
     """
-    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+    soup = _parse_html(_decode_html(html) if isinstance(html, bytes) else html)
+    page_title, site_names = _split_page_title(soup)
+    _drop_junk(soup)
+    page = Page.of(soup)
+    h1_title = find_h1_title(soup, site_names)
+    drop_furniture(page)
+    before, root, after = _descend_to_content(page, _content_root(page))
+    return _titled_paragraphs(h1_title or page_title, bool(h1_title), [*before, root, *after], root)
 
-    text = _decode_html(html) if isinstance(html, bytes) else html
+
+def _parse_html(text: str) -> BeautifulSoup:
+    """Parse, then flatten what is deeper than MAX_HTML_DEPTH so later steps stay linear."""
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(text, "lxml")
     check_time()
     _flatten_deep(soup)
+    return soup
 
-    page_title = ""
-    site_names: list[str] = []
-    if soup.title is not None:
-        page_title = soup.title.get_text(" ", strip=True)
-        # "讲话标题_范文网" / "讲话标题 - 某某网": the first part; the rest names the site.
-        page_title, *site_names = re.split(r"\s*(?:_|\||｜|\s-\s|\s–\s|\s—\s)\s*", page_title)
+
+def _split_page_title(soup: BeautifulSoup) -> tuple[str, list[str]]:
+    """The <title>, read before <head> goes with the junk: "讲话标题_范文网" or "讲话标题 - 某某网"
+    names the speech first and the site after; the site names help to reject a logo <h1>."""
+    if soup.title is None:
+        return "", []
+    page_title, *site_names = _TITLE_SEPARATORS.split(soup.title.get_text(" ", strip=True))
+    return page_title, site_names
+
+
+def _drop_junk(soup: BeautifulSoup) -> None:
+    """Comments and non-text elements never hold speech text, and would skew every weight."""
+    from bs4 import Comment
 
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
     for tag in soup.find_all(_HTML_JUNK_TAGS):
         tag.decompose()
-    body = soup.body or soup
-    chinese = cjk_count(body.get_text()) >= 20
 
-    def weight(tag: Tag) -> int:
-        return _weight(tag.get_text(), chinese)
 
-    def attr_text(tag: Tag) -> str:
-        classes = tag.get("class") or []
-        if isinstance(classes, str):
-            classes = [classes]
-        return " ".join([str(tag.get("id") or ""), *map(str, classes)])
-
-    def is_boiler(tag: Tag) -> bool:
-        attrs = attr_text(tag)
-        role = str(tag.get("role") or "").lower()
-        return role in _BOILER_ROLES or bool(
-            attrs.strip() and (_BOILER_TOKEN.search(attrs) or _BOILER_WORD.search(attrs))
-        )
-
-    # The title: the first <h1> that is not the site's logo or name, else the <title>.
-    # Prefer one outside anything that looks like site chrome; an "article-head" may hold it.
-    h1_title = ""
-    for strict in (True, False):
-        for h1 in soup.find_all("h1"):
-            h1_text = _collapse_html_ws(h1.get_text())
-            chain = [h1, *(p for p in h1.parents if isinstance(p, Tag))]
-            names = {t.name for t in chain}
-            in_content = bool(names & {"article", "main"})
-            if (
-                len(h1_text) <= 1
-                or h1_text in site_names
-                or any("logo" in attr_text(t).lower() for t in chain)
-                or names & {"nav", "footer", "aside"}
-                or ("header" in names and not in_content)
-                or (strict and any(is_boiler(t) for t in chain))
-            ):
-                continue
-            h1_title = h1_text
-            break
-        if h1_title:
-            break
-    title = h1_title or page_title
-
-    total = weight(body)
-
-    def protected(tag: Tag) -> bool:
-        """Never drop what holds most of the page: a misnamed wrapper, an ASP.NET <form>."""
-        return tag is body or tag.name in ("html", "body") or (total > 0 and weight(tag) * 2 > total)
-
-    def drop(tag: Tag) -> None:
-        if not _gone(tag) and not protected(tag):
-            tag.decompose()
-
-    for tag in soup.find_all(True):
-        check_time()
-        style = str(tag.get("style", "")).replace(" ", "").lower()
-        if "display:none" in style or tag.has_attr("hidden"):
-            drop(tag)  # popups and menus; protected() keeps a "read more" rest of the article
-    for tag in soup.find_all(_HTML_LAYOUT_TAGS):
-        drop(tag)
-    for tag in soup.find_all(True):
-        check_time()
-        if (
-            not _gone(tag)
-            and tag.name not in ("html", "body")
-            and is_boiler(tag)
-            and not is_speech_head(_collapse_html_ws(tag.get_text()))
-        ):
-            drop(tag)
-
-    def block_of(node: NavigableString | Tag) -> Tag | None:
-        for parent in node.parents:
-            if isinstance(parent, Tag) and parent.name in _BLOCK_TAGS:
-                return parent
-        return None
-
-    def link_density(tag: Tag) -> tuple[float, int]:
-        all_len = sum(1 for ch in tag.get_text() if not ch.isspace())
-        links = tag.find_all("a")
-        link_len = sum(1 for a in links for ch in a.get_text() if not ch.isspace())
-        return (link_len / all_len if all_len else 1.0), len(links)
-
-    def linkish(tag: Tag) -> bool:
-        density, _ = link_density(tag)
-        return density >= 0.5 or not tag.get_text(strip=True)
-
-    # "相关推荐" and friends: a short heading plus the link list after it.
-    for string in soup.find_all(string=_RELATED_WORDS):
-        check_time()
-        if not isinstance(string, NavigableString) or string.parent is None:
-            continue
-        block = block_of(string)
-        if block is None or _gone(block):
-            continue
-        if len(block.get_text(strip=True)) <= 30:
-            while (
-                block.parent is not None
-                and block.parent.name not in ("body", "html")
-                and len(block.parent.get_text(strip=True)) <= 30
-            ):
-                block = block.parent
-            following = [s for s in block.find_next_siblings() if isinstance(s, Tag)]
-            dropped = 0
-            for sibling in following:
-                if re.fullmatch(r"h[1-6]", sibling.name or "") or not linkish(sibling):
-                    break
-                drop(sibling)
-                dropped += 1
-            # A short speech line that happens to contain the words is not a heading.
-            rest = _RELATED_WORDS.sub("", block.get_text())
-            if dropped or len(re.sub(r"[\W_]", "", rest)) <= 2:
-                drop(block)
-        elif link_density(block)[0] >= 0.5:
-            drop(block)
-    for string in soup.find_all(string=_PREV_NEXT):
-        block = block_of(string) if isinstance(string, NavigableString) else None
-        if block is not None and not _gone(block) and len(block.get_text(strip=True)) <= 120:
-            drop(block)
-
-    # Any block that is mostly links (menus, tag clouds, link lists).
-    for tag in soup.find_all(["ul", "ol", "dl", "div", "section", "table", "p", "span", "td", "li"]):
-        check_time()
-        if _gone(tag):
-            continue
-        density, count = link_density(tag)
-        limit = 0.5 if tag.name in ("ul", "ol", "dl") else 0.6
-        if count >= 2 and density >= limit:
-            drop(tag)
-    # "时间：2023-11-30 作者：某某 来源：…": article metadata lines.
-    for tag in soup.find_all(["div", "p", "span", "td", "li"]):
-        check_time()
-        if _gone(tag):
-            continue
-        line = tag.get_text(" ", strip=True)
-        if len(line) <= 100 and len(set(_META_LABEL.findall(line))) >= 2:
-            drop(tag)
-
-    # Main content: the biggest <article>/<main>, then the innermost element holding most text.
-    root: Tag = body if isinstance(body, Tag) else soup
-    remaining = weight(root)
+def _content_root(page: Page) -> Tag:
+    """The biggest <article>/<main> when it holds enough of what is left, else the body."""
+    root = page.body
+    remaining = page.weight(root)
     for name in ("article", "main"):
-        candidates = [t for t in soup.find_all(name) if not _gone(t)]
+        candidates = [t for t in page.soup.find_all(name) if not gone(t)]
         if candidates:
-            best = max(candidates, key=weight)
-            if remaining and weight(best) >= 0.3 * remaining:
-                root = best
-                break
+            best = max(candidates, key=page.weight)
+            if remaining and page.weight(best) >= _ARTICLE_MIN_SHARE * remaining:
+                return best
+    return root
 
-    # Descend into the container holding nearly all that is left; bare paragraphs
-    # beside it (a greeting, a closing line) are kept, a sibling box is not.
-    def text_block(node: object) -> bool:
-        if isinstance(node, Tag):
-            return node.name in _TEXT_BLOCK_TAGS and weight(node) > 0 and not linkish(node)
-        return isinstance(node, NavigableString) and _weight(str(node), chinese) > 0
+
+def _descend_to_content(page: Page, root: Tag) -> tuple[list[object], Tag, list[object]]:
+    """Descend into the container holding nearly all that is left; bare paragraphs
+    beside it (a greeting, a closing line) are kept, a sibling box is not."""
+    from bs4 import Tag
 
     before: list[object] = []
     after: list[object] = []
@@ -293,36 +147,42 @@ def html_to_text(html: str | bytes) -> str:
         children = [c for c in root.children if isinstance(c, Tag) and c.name in _CONTAINER_TAGS]
         if not children:
             break
-        best = max(children, key=weight)
-        root_weight = weight(root)
-        if root_weight == 0 or weight(best) < 0.75 * root_weight:
+        best = max(children, key=page.weight)
+        root_weight = page.weight(root)
+        if root_weight == 0 or page.weight(best) < _CONTAINER_MIN_SHARE * root_weight:
             break
         siblings = list(root.children)
         position = next(i for i, node in enumerate(siblings) if node is best)
 
-        before = before + [n for n in siblings[:position] if text_block(n)]
-        after = [n for n in siblings[position + 1 :] if text_block(n)] + after
+        before = before + [n for n in siblings[:position] if _is_text_block(page, n)]
+        after = [n for n in siblings[position + 1 :] if _is_text_block(page, n)] + after
         root = best
+    return before, root, after
 
-    heading = None if h1_title else root.find(["h2", "h3"])
-    heading_text = _collapse_html_ws(heading.get_text()) if heading is not None else ""
-    paragraphs = [para for node in [*before, root, *after] for para in _html_paragraphs(node)]
-    if heading_text and heading_text in paragraphs[:2]:
+
+def _is_text_block(page: Page, node: object) -> bool:
+    from bs4 import NavigableString, Tag
+
+    if isinstance(node, Tag):
+        return node.name in _TEXT_BLOCK_TAGS and page.weight(node) > 0 and not linkish(node)
+    return isinstance(node, NavigableString) and text_weight(str(node), page.chinese) > 0
+
+
+def _titled_paragraphs(title: str, from_h1: bool, nodes: list[object], root: Tag) -> str:
+    """The paragraphs with the title once, first; footer lines that survived the cleaning go."""
+    heading = None if from_h1 else root.find(["h2", "h3"])
+    heading_text = collapse_html_ws(heading.get_text()) if heading is not None else ""
+    paragraphs = [para for node in nodes for para in _html_paragraphs(node)]
+    if heading_text and heading_text in paragraphs[:_HEADING_TITLE_WINDOW]:
         # No usable <h1>: the content's leading <h2>/<h3> beats the (often generic) <title>.
         title = heading_text
-    paragraphs = [p for p in paragraphs if not (len(p) < 150 and _FOOTER_TEXT.match(p))]
+    paragraphs = [p for p in paragraphs if not (len(p) < _FOOTER_LINE_MAX_CHARS and _FOOTER_TEXT.match(p))]
     if title:
-        head = paragraphs[:3]
+        head = paragraphs[:_TITLE_REPEAT_WINDOW]
         if title in head:
             paragraphs.remove(title)
         paragraphs.insert(0, title)
     return finish(paragraphs)
-
-
-def _gone(tag: object) -> bool:
-    """``tag.decomposed`` without its cost: bs4 reads it through ``Tag.__getattr__``, which
-    searches the whole subtree for a <_decomposed> tag first (quadratic on deep pages)."""
-    return bool(getattr(tag, "__dict__", {}).get("_decomposed"))
 
 
 def _flatten_deep(soup: object) -> None:
@@ -353,7 +213,7 @@ def _flatten_deep(soup: object) -> None:
             elif isinstance(node, Tag):
                 if node.name in _HTML_JUNK_TAGS:
                     continue
-                if node.name in _BLOCK_TAGS or node.name == "br":
+                if node.name in BLOCK_TAGS or node.name == "br":
                     if flat and flat[-1] is not None:
                         flat.append(None)
                     events.append(None)  # the break after the element's content
@@ -365,21 +225,6 @@ def _flatten_deep(soup: object) -> None:
             top.append(soup.new_tag("br") if piece is None else NavigableString(piece))  # type: ignore[attr-defined]
 
 
-def _collapse_html_ws(text: str) -> str:
-    """HTML whitespace rules, CJK-aware: a source line break between hanzi is not a space."""
-
-    def repl(match: re.Match[str]) -> str:
-        if "\n" not in match.group():
-            return " "
-        before = text[: match.start()].rstrip(QUOTES)
-        after = text[match.end() :].lstrip(QUOTES)
-        if before and after and is_wide(before[-1]) and is_wide(after[0]):
-            return ""
-        return " "
-
-    return re.sub(r"[ \t\r\n\f]+", repl, text).strip()
-
-
 def _html_paragraphs(root: object) -> list[str]:
     """Text of an element with a paragraph break at every block element and <br>.
 
@@ -389,7 +234,7 @@ def _html_paragraphs(root: object) -> list[str]:
     from bs4 import CData, NavigableString, Tag
 
     if not isinstance(root, Tag):
-        text = _collapse_html_ws(str(root))
+        text = collapse_html_ws(str(root))
         return [text] if text else []
     pieces: list[str] = []
     stack: list[object] = [root]
@@ -401,7 +246,7 @@ def _html_paragraphs(root: object) -> list[str]:
             elif node.name == "pre":
                 pieces += [_PARA_MARK, _PRE_MARK, node.get_text(), _PARA_MARK]
             else:
-                block = node.name in _BLOCK_TAGS and node is not root
+                block = node.name in BLOCK_TAGS and node is not root
                 if block:
                     pieces.append(_PARA_MARK)
                     stack.append(_PARA_MARK)
@@ -413,7 +258,7 @@ def _html_paragraphs(root: object) -> list[str]:
         if chunk.startswith(_PRE_MARK):
             paragraphs.extend(BLANK_SPLIT.split(chunk[len(_PRE_MARK) :].strip("\n")))
         else:
-            collapsed = _collapse_html_ws(chunk.replace(_PRE_MARK, ""))
+            collapsed = collapse_html_ws(chunk.replace(_PRE_MARK, ""))
             if collapsed:
                 paragraphs.append(collapsed)
     return paragraphs

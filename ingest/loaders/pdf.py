@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
@@ -90,6 +91,8 @@ _HEADING_START = re.compile(
     )""",
     re.X,
 )
+# (indent in half-width columns, text) of one non-blank line.
+_Row = tuple[int, str]
 _TITLE_WORDS = re.compile(r"(讲话|发言|致辞|报告|讲稿|演讲|通知|意见|方案|决定|总结|纪要)$")
 
 
@@ -141,6 +144,63 @@ def _join_pair(left: str, right: str) -> str:
     return left + " " + right
 
 
+# The full line width is this percentile of right edges, so one over-long line does not set it;
+# with fewer lines than _FULL_WIDTH_MIN_LINES the percentile means nothing and the widest line is it.
+_FULL_WIDTH_PERCENTILE = 0.9
+_FULL_WIDTH_MIN_LINES = 10
+# A line is "short" (ends its paragraph) when it stops before 80% of the full width and at
+# least 4 columns (two hanzi) early: ragged right edges of full lines differ by less.
+_SHORT_LINE_SHARE = 0.8
+_SHORT_LINE_MIN_GAP = 4
+_TITLE_MAX_CHARS = 40  # a title-like line is short; a longer one is a sentence without its 。
+_CENTRE_MIN_INDENT = 4  # a centred line stands at least two hanzi in from the left margin
+_CENTRE_TOLERANCE = 4  # left and right gaps of a centred line may differ by two hanzi
+_FIRST_LINE_INDENT = 2  # a first-line indent is at least one hanzi (two columns; "　　" is four)
+_MAX_FIRST_LINE_INDENT = 8  # deeper than four hanzi after a paragraph end is layout, not an indent
+_INDENT_DOC_SHARE = 0.6  # the document marks paragraphs by indent when most paragraph ends show it
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The page geometry the break decisions compare against: the left margin (``base``), the
+    full line width, and whether the document marks paragraph starts by first-line indent."""
+
+    base: int
+    full: int
+    uses_indent: bool = False
+
+    def right_edge(self, row: _Row) -> int:
+        return row[0] - self.base + display_width(row[1])
+
+    def is_short(self, row: _Row) -> bool:
+        edge = self.right_edge(row)
+        return edge < _SHORT_LINE_SHARE * self.full and self.full - edge >= _SHORT_LINE_MIN_GAP
+
+    def is_titleish(self, row: _Row) -> bool:
+        indent, text = row
+        if not self.is_short(row) or _ends_sentence(text) or len(text) > _TITLE_MAX_CHARS:
+            return False
+        margin = indent - self.base
+        centred = (
+            margin >= _CENTRE_MIN_INDENT
+            and abs(margin - (self.full - self.right_edge(row))) <= _CENTRE_TOLERANCE
+        )
+        return centred or text.startswith("《") or bool(_TITLE_WORDS.search(text))
+
+    def breaks_between(self, cur: _Row, nxt: _Row) -> bool:
+        if nxt[0] > cur[0] + 1 and nxt[0] - self.base >= _FIRST_LINE_INDENT:
+            return True  # first-line indent or a centred line
+        if is_bare_date_line(cur[1]) or is_bare_date_line(nxt[1]):
+            return True  # a date under a title or a signature, which may reach the right margin
+        if _HEADING_START.match(nxt[1]) or self.is_titleish(nxt):
+            return True
+        if self.is_short(cur):
+            return True
+        if _ends_sentence(cur[1]):
+            return not (self.uses_indent and nxt[0] - self.base < _FIRST_LINE_INDENT)
+        return False
+
+
 def rejoin_pdf_lines(lines: list[str]) -> list[str]:
     """Rejoin lines that the PDF layout broke mid-sentence; return paragraphs.
 
@@ -153,66 +213,60 @@ def rejoin_pdf_lines(lines: list[str]) -> list[str]:
     Joining never inserts a space next to CJK text and keeps every visible
     character (page numbers are :func:`strip_page_furniture`'s job).
     """
+    rows = _pdf_rows(lines)
+    layout = _measure_layout(rows)
+    return [] if layout is None else _join_rows(rows, layout)
+
+
+def _pdf_rows(lines: list[str]) -> list[_Row | None]:
+    """(indent, text) per line, None for a blank line; letter-spaced CJK is closed up first,
+    since its spaces would make every such line look like a full one."""
     raw = [ln.rstrip() for item in lines for ln in (item.splitlines() or [""])]
-    rows: list[tuple[int, str] | None] = []  # None marks a blank line
+    rows: list[_Row | None] = []  # None marks a blank line
     for ln in raw:
         text = ln.strip()
         rows.append((_indent_of(ln), _collapse_spaced_cjk(text)) if text else None)
+    return rows
+
+
+def _measure_layout(rows: list[_Row | None]) -> _Layout | None:
+    """Margin and full width from the lines themselves (None when there is no text): PDFs do not
+    say where their text block ends, and a speech's paragraph ends are only short relative to it."""
     filled = [r for r in rows if r is not None]
     if not filled:
-        return []
+        return None
     base = min(indent for indent, _ in filled)
     rights = sorted(indent - base + display_width(text) for indent, text in filled)
-    # Full line width: a high percentile, so one over-long line does not set it.
-    full = rights[min(len(rights) - 1, int(len(rights) * 0.9))] if len(rights) >= 10 else rights[-1]
+    if len(rights) >= _FULL_WIDTH_MIN_LINES:
+        full = rights[min(len(rights) - 1, int(len(rights) * _FULL_WIDTH_PERCENTILE))]
+    else:
+        full = rights[-1]
+    return _Layout(base, full, _uses_indent(rows, _Layout(base, full)))
 
-    def right_edge(row: tuple[int, str]) -> int:
-        return row[0] - base + display_width(row[1])
 
-    def is_short(row: tuple[int, str]) -> bool:
-        edge = right_edge(row)
-        return edge < 0.8 * full and full - edge >= 4
-
-    def is_titleish(row: tuple[int, str]) -> bool:
-        indent, text = row
-        if not is_short(row) or _ends_sentence(text) or len(text) > 40:
-            return False
-        centred = indent - base >= 4 and abs((indent - base) - (full - right_edge(row))) <= 4
-        return centred or text.startswith("《") or bool(_TITLE_WORDS.search(text))
-
-    # Does this document mark paragraph starts by first-line indent?  Judge it by the
-    # lines after sure paragraph ends (a short line that ends a sentence).
+def _uses_indent(rows: list[_Row | None], layout: _Layout) -> bool:
+    """Does this document mark paragraph starts by first-line indent?  Judge it by the
+    lines after sure paragraph ends (a short line that ends a sentence)."""
     after_ends = [
-        nxt[0] - base
+        nxt[0] - layout.base
         for prev, nxt in pairwise(rows)
-        if prev is not None and nxt is not None and is_short(prev) and _ends_sentence(prev[1])
+        if prev is not None and nxt is not None and layout.is_short(prev) and _ends_sentence(prev[1])
     ]
-    indented_after = sum(1 for indent in after_ends if 2 <= indent <= 8)
-    uses_indent = indented_after >= 1 and indented_after >= 0.6 * len(after_ends)
+    indented_after = sum(1 for indent in after_ends if _FIRST_LINE_INDENT <= indent <= _MAX_FIRST_LINE_INDENT)
+    return indented_after >= 1 and indented_after >= _INDENT_DOC_SHARE * len(after_ends)
 
-    def breaks_between(cur: tuple[int, str], nxt: tuple[int, str]) -> bool:
-        if nxt[0] > cur[0] + 1 and nxt[0] - base >= 2:
-            return True  # first-line indent or a centred line
-        if is_bare_date_line(cur[1]) or is_bare_date_line(nxt[1]):
-            return True  # a date under a title or a signature, which may reach the right margin
-        if _HEADING_START.match(nxt[1]) or is_titleish(nxt):
-            return True
-        if is_short(cur):
-            return True
-        if _ends_sentence(cur[1]):
-            return not (uses_indent and nxt[0] - base < 2)
-        return False
 
+def _join_rows(rows: list[_Row | None], layout: _Layout) -> list[str]:
     paragraphs: list[str] = []
     current: str | None = None
-    previous: tuple[int, str] | None = None
+    previous: _Row | None = None
     for row in rows:
         if row is None:
             if current is not None:
                 paragraphs.append(current)
             current, previous = None, None
             continue
-        if current is None or previous is None or breaks_between(previous, row):
+        if current is None or previous is None or layout.breaks_between(previous, row):
             if current is not None:
                 paragraphs.append(current)
             current = row[1]

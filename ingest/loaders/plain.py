@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.loaders.common import BLANK_SPLIT, DecodeError, LoadError, finish, normalise_newlines
@@ -64,65 +65,84 @@ def markdown_to_text(md: str) -> str:
     numbers are kept: "1." is part of a Chinese outline), links become their
     text, images vanish, code fences keep their content verbatim.
     """
-    lines = normalise_newlines(md).split("\n")
-    # YAML front matter is metadata, not text.
+    lines = _drop_front_matter(normalise_newlines(md).split("\n"))
+    blocks = _MarkdownBlocks()
+    i = 0
+    while i < len(lines):
+        fence = _MD_FENCE.match(lines[i])
+        if fence:
+            i = blocks.fenced(lines, i, fence.group(1))
+        else:
+            blocks.line(lines[i])
+            i += 1
+    blocks.flush()
+    return finish(blocks.paragraphs)
+
+
+def _drop_front_matter(lines: list[str]) -> list[str]:
+    """YAML front matter is metadata, not text."""
     if lines and lines[0].strip() == "---":
         for end in range(1, len(lines)):
             if lines[end].strip() in ("---", "..."):
-                lines = lines[end + 1 :]
-                break
-    paragraphs: list[str] = []
-    current: list[str] = []
+                return lines[end + 1 :]
+    return lines
 
-    def flush() -> None:
-        if current:
-            paragraphs.append("\n".join(current))
-            current.clear()
 
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        fence = _MD_FENCE.match(line)
-        if fence:
-            flush()
-            marker = fence.group(1)
-            body: list[str] = []
+@dataclass
+class _MarkdownBlocks:
+    """Paragraphs so far plus the lines of the one being collected: a Markdown paragraph
+    ends at a blank line or at the next block (heading, list item, fence, table row)."""
+
+    paragraphs: list[str] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)
+
+    def flush(self) -> None:
+        if self.current:
+            self.paragraphs.append("\n".join(self.current))
+            self.current.clear()
+
+    def fenced(self, lines: list[str], start: int, marker: str) -> int:
+        """A code fence's content verbatim, split at its blank lines; returns the index after it."""
+        self.flush()
+        body: list[str] = []
+        i = start + 1
+        while i < len(lines) and not lines[i].strip().startswith(marker[:3]):
+            body.append(lines[i])
             i += 1
-            while i < len(lines) and not lines[i].strip().startswith(marker[:3]):
-                body.append(lines[i])
-                i += 1
-            i += 1  # closing fence (or end of file)
-            paragraphs.extend(BLANK_SPLIT.split("\n".join(body)))
-            continue
+        self.paragraphs.extend(BLANK_SPLIT.split("\n".join(body)))
+        return i + 1  # past the closing fence (or the end of the file)
+
+    def line(self, line: str) -> None:
         stripped = line.strip()
-        if not stripped or (_MD_RULE.match(line) and not current):
-            flush()
-        elif _MD_SETEXT.match(line) and current:
+        if not stripped or (_MD_RULE.match(line) and not self.current):
+            self.flush()
+        elif _MD_SETEXT.match(line) and self.current:
             # "Title\n=====": the lines collected so far are a heading.
-            flush()
+            self.flush()
         elif heading := _MD_HEADING.match(line):
-            flush()
-            paragraphs.append(_md_inline(heading.group(1)))
+            self.flush()
+            self.paragraphs.append(_md_inline(heading.group(1)))
         elif _MD_REFDEF.match(line) or (_MD_TABLE_SEP.match(line) and "|" in line):
             pass  # link reference definitions and table rules are not text
         elif stripped.startswith("|") and stripped.endswith("|"):
-            flush()
-            paragraphs.append(_md_table_row(line))
+            self.flush()
+            self.paragraphs.append(_md_table_row(line))
         else:
-            text = _MD_QUOTE.sub("", line)
-            bullet = _MD_BULLET.match(text)
-            ordered = _MD_ORDERED.match(text)
-            if bullet or ordered:
-                flush()
-                if bullet:
-                    text = text[bullet.end() :]
-                else:
-                    assert ordered is not None
-                    text = ordered.group(1) + " " + text[ordered.end() :]
-            current.append(_md_inline(text.strip()))
-        i += 1
-    flush()
-    return finish(paragraphs)
+            self.text_line(line)
+
+    def text_line(self, line: str) -> None:
+        """A list item starts a paragraph of its own; an ordered item keeps its number."""
+        text = _MD_QUOTE.sub("", line)
+        bullet = _MD_BULLET.match(text)
+        ordered = _MD_ORDERED.match(text)
+        if bullet or ordered:
+            self.flush()
+            if bullet:
+                text = text[bullet.end() :]
+            else:
+                assert ordered is not None
+                text = ordered.group(1) + " " + text[ordered.end() :]
+        self.current.append(_md_inline(text.strip()))
 
 
 def read_text_file(path: Path, data: bytes) -> str:

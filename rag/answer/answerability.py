@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from ingest.index.keywords import KeywordIndex
+from ingest.index.tokenize import is_word
 
 # A word that at least this share of the speeches uses is the corpus's common vocabulary,
 # not a question's focus. Calibrated on eval/calibration.jsonl.
@@ -75,13 +76,19 @@ def generic_terms(keywords: KeywordIndex, tokens: Iterable[str]) -> set[str]:
 
 
 def specific_weights(keywords: KeywordIndex, tokens: Sequence[str]) -> dict[str, float]:
-    """Each content token's weight: its IDF, or nothing for generic words, single characters, numbers."""
+    """Each content token's weight: its IDF, or nothing for generic words, single characters, numbers,
+    and segmentation fragments (two characters glued across a word boundary that no dictionary
+    and no speech knows: "市有", "提了")."""
     tokens = content_tokens(tokens)
     if not tokens:
         return {}
     idf = keywords.idf(tokens)
     generic = generic_terms(keywords, tokens)
-    return {t: idf[t] for t in tokens if t not in generic}
+    chunks = max(1, keywords.count())
+    # No chunk holds it: BM25's idf is log((N + 1) / (df + 0.5)), so df = (N + 1) / e^idf − 0.5.
+    unseen = {t for t, v in idf.items() if (chunks + 1) / math.exp(v) - 0.5 < 0.5}
+    fragments = {t for t in unseen if len(t) == 2 and not is_word(t)}
+    return {t: idf[t] for t in tokens if t not in generic and t not in fragments}
 
 
 def missing_terms(weights: dict[str, float], text: str) -> list[str]:
@@ -178,6 +185,15 @@ def scope_matches(question: str, text: str) -> bool:
     return all(any(word in squashed for word in words) for words in named)
 
 
+_DOCUMENT = re.compile(r"[《〈]([^《》〈〉]{2,40})[》〉]")
+
+
+def named_documents(question: str) -> list[str]:
+    """Documents the question names by title ("《防洪法》规定…"): the answer must quote a passage
+    that names the document, not one about its subject."""
+    return _DOCUMENT.findall(question)
+
+
 def named_years(question: str) -> list[str]:
     """Years the question names ("2019年全国…"): the passage must be about that year."""
     return _YEAR.findall(question)
@@ -187,9 +203,22 @@ def asks_value(question: str) -> bool:
     return bool(_ASKS_VALUE.search(question))
 
 
+# A fine is a sum of money; a ratio or share is a percentage, a fraction or "one per N".
+_ASKS_FINE = re.compile(r"罚(款)?(多少|几)|罚款(金额|数额|标准)")
+_HOLDS_MONEY = re.compile(_NUMBER + r"\s*(多|余)?\s*(万|千|百)?元")
+_ASKS_RATIO = re.compile(r"比例|占比|百分之几|百分比")
+_HOLDS_RATIO = re.compile(
+    r"%|百分之|[一二三四五六七八九十\d]\s*成|分之|\d\s*[:：]\s*\d|\d\s*比\s*\d|每[^,，。;；]{0,12}?(配|设|有)[^,，。;；]{0,4}?[\d一二两三四五六七八九十]"
+)
+
+
 def states_value(question: str, sentence: str) -> bool:
     """Does the sentence state the kind of value the question asks for?"""
     text = sentence.replace("％", "%")
+    if _ASKS_FINE.search(question) and not _HOLDS_MONEY.search(text):
+        return False
+    if _ASKS_RATIO.search(question) and not _HOLDS_RATIO.search(text):
+        return False
     if _ASKS_STANDARD.search(question):
         return bool(_HOLDS_STANDARD.search(text))
     if _ASKS_DATE.search(question) and not _HOLDS_DATE.search(text):

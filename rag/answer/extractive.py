@@ -29,6 +29,7 @@ from rag.answer.answerability import (
     asks_value,
     missing_share,
     missing_terms,
+    named_documents,
     named_years,
     scope_matches,
     specific_weights,
@@ -253,6 +254,9 @@ class AnswerComposer:
         ):
             return False
         if any(year not in quoted for year in named_years(asked.question)):
+            return False
+        squashed = "".join(quoted.split())
+        if any("".join(title.split()) not in squashed for title in named_documents(asked.question)):
             return False
         if not all(asks_value(part) for part in parts):
             return True

@@ -229,6 +229,8 @@ def unsupported_sentences(answer: Answer, min_support: float) -> list[str]:
         if claim.bare.startswith(notes) or (answer.note and claim.bare in answer.note):
             continue
         cited = [passages[n] for n in claim.cited if n in passages]
+        if any(claim.bare in p for p in cited):
+            continue  # a verbatim quote of its passage (the quotes after 讲话原文:) is backed by definition
         if not any(support(claim.bare, p, question) >= min_support for p in cited):
             found.append(claim.bare)
     return found

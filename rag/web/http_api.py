@@ -233,7 +233,10 @@ def _sse(model: str, pieces: Iterator[str | Answer]) -> Iterator[str]:
 
 def create_api(qa: PolicyQA, guard: Guard | None = None) -> FastAPI:
     """The FastAPI app serving qa behind one guard (rag.web.security: auth, failed-secret limit,
-    body bounds, for every route, docs included); blocking qa calls run in the threadpool."""
+    body bounds, for every route, docs included); blocking qa calls run in the threadpool.
+
+    Long because it is the route table: each route is a few lines that hand over to qa, and
+    FastAPI wants them declared on the app they close over."""
     app = FastAPI(title="PolicyQA", summary="Questions answered from work-safety speeches, with citations.")
     guard = guard or Guard(qa.settings)
     app.add_middleware(SecurityMiddleware, guard=guard)
