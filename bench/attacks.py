@@ -17,7 +17,8 @@ app over --rss-cap-mb is killed. Bars (row: bar):
  4 20 unauthenticated /gradio_api/upload in ~1 s: all refused, 0 bytes left in GRADIO_TEMP_DIR
  5 .docx zip bomb (~1 MB -> ~1 GB) via /api/ingest: <=10 s, RSS +<=300 MB, per-file error, no leftover
  6 HTML with 10,000 nested <div>s: ingested within 10 s
- 7 5 MB unpunctuated Chinese line: ingested within 10 s; a matching question answered in <=3 s, <=100 KB
+ 7 5 MB unpunctuated Chinese line: within 10 s, ingested or refused with a clear per-file error;
+   a matching question answered in <=3 s, <=100 KB
  8 prompt injection in a speech: the answer carries neither the URL nor the instruction
  9 Gradio upload handler given a server path: the file outside the upload folder is not ingested
 10 300 wrong admin passwords: slowed to < 10 guesses/s (or 429) after the first few
@@ -382,14 +383,20 @@ def big_ingest(app: App, ctx: dict) -> dict:
     return ctx["big"]
 
 
+def _clear_file_error(response: dict) -> bool:
+    """The report names the file and says why it was refused (the issue's 'clear per-file error')."""
+    errors = report_of(response).get("errors") or []
+    return any(e.get("file") and len(e.get("reason", "")) > 10 for e in errors)
+
+
 def row7(app: App, ctx: dict) -> list[dict]:
     r = big_ingest(app, ctx)
     q = call(app.client, "POST", "/api/ask", json={"question": "特种作业监管执法落实到位了吗?"}, headers=AUTH)
     return [
         row(
-            "5 MB unpunctuated line ingested",
-            "ingested, <=10 s",
-            ingested(r) and r["s"] <= 10,
+            "5 MB unpunctuated line",
+            "ingested or a clear per-file error, <=10 s",
+            (ingested(r) or _clear_file_error(r)) and r["s"] <= 10,
             r["status"],
             r["s"],
             errors=report_of(r).get("errors"),
@@ -535,7 +542,8 @@ def row12(app: App, ctx: dict) -> list[dict]:
     out = []
     for what, (name, data) in cases.items():
         r = ingest(app, name, data)
-        noted = any(w in r["body"].lower() for w in ("replac", "替换", "无法解码", "bad byte", "invalid"))
+        words = ("replac", "替换", "无法解码", "bad byte", "invalid", "nul byte")
+        noted = any(w in r["body"].lower() for w in words)
         out.append(
             row(
                 f"{what} ({len(data)} B)",
