@@ -26,6 +26,7 @@ MIN_K, MAX_K = 1, 50  # passages per search: at least one; more than 50 is a dum
 # ---- failed secrets (API key, page login, admin password), per client address
 FAILED_SECRET_LIMIT = 5  # wrong guesses allowed per window before 429
 FAILED_SECRET_WINDOW_S = 300.0  # ... so at most 5 guesses per 5 minutes per address
+MAX_TRACKED_CLIENTS = 10_000  # addresses remembered; a flood of new ones must not grow memory
 
 
 class LimitError(ValueError):

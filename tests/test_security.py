@@ -269,3 +269,17 @@ def test_wrong_admin_password_on_the_page(page) -> None:
     assert "管理员密码不正确" in report
     report, *_ = page.reingest("", [], None)
     assert "请先输入管理员密码" in report
+
+
+def test_the_failure_limiter_forgets_addresses_instead_of_growing() -> None:
+    """One failure from each of many addresses (a botnet, or IPv6): memory stays bounded."""
+    from rag.limits import FAILED_SECRET_LIMIT, MAX_TRACKED_CLIENTS
+    from rag.web.security import FailureLimiter
+
+    limiter = FailureLimiter()
+    for n in range(MAX_TRACKED_CLIENTS + 500):
+        limiter.fail(f"client-{n}")
+    assert len(limiter._failures) <= MAX_TRACKED_CLIENTS
+    for _ in range(FAILED_SECRET_LIMIT):
+        limiter.fail("steady-guesser")
+    assert limiter.retry_after("steady-guesser") is not None  # the newest are still counted

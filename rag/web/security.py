@@ -33,6 +33,7 @@ from rag.limits import (
     FAILED_SECRET_LIMIT,
     FAILED_SECRET_WINDOW_S,
     MAX_JSON_BODY_BYTES,
+    MAX_TRACKED_CLIENTS,
     MAX_UPLOAD_FILES,
     UPLOAD_FORM_OVERHEAD_BYTES,
 )
@@ -80,7 +81,16 @@ class FailureLimiter:
 
     def fail(self, client: str) -> None:
         with self._lock:
-            self._recent(client, time.monotonic()).append(time.monotonic())
+            now = time.monotonic()
+            if client not in self._failures and len(self._failures) >= MAX_TRACKED_CLIENTS:
+                self._forget_some(now)
+            self._recent(client, now).append(now)
+
+    def _forget_some(self, now: float) -> None:
+        """Drop addresses whose failures have all expired; if none have, the longest-known one."""
+        expired = [c for c, times in self._failures.items() if not times or times[-1] <= now - self.window_s]
+        for client in expired or [next(iter(self._failures))]:
+            del self._failures[client]
 
 
 class Guard:
