@@ -27,7 +27,7 @@ from ingest.index.config import Settings
 from ingest.index.keywords import INDEX_NAME, KeywordDoc, KeywordIndex
 from ingest.index.meta import Lease, LeaseHeld, MetaStore
 from ingest.index.store import ChunkStore, describe_location
-from ingest.index.view import note_written, open_for_writing
+from ingest.index.view import LOCK_NAME, note_written, open_for_writing
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_document, load_text
 from ingest.manifest import MANIFEST_NAME, PARSED_DIR, FileRecord, Manifest, SpeechEntry
 from ingest.reconcile import PassageEmbedder, reconcile
@@ -37,7 +37,6 @@ from ingest.suspicious import Finding, find_suspicious
 from ingest.titles import display_titles
 from ingest.types import Chunk, Speech
 
-LOCK_NAME = "ingest.lock"
 # Hash files 1 MiB at a time: big PDFs are never read into memory whole just to be compared.
 _DIGEST_BLOCK = 1 << 20
 

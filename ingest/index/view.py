@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_EVERY_S = 2.0
 KEYWORD_WAIT_S = 30.0
-LOCK_NAME = "ingest.lock"  # ingest.pipeline.LOCK_NAME (ingest.index may not import the pipeline)
+LOCK_NAME = "ingest.lock"  # the store dir's write lock: ingest.pipeline takes it, a keyword rebuild too
 
 # Embedded store path → the generation this process's cached Chroma system was opened at.
 _SYSTEMS_LOCK = threading.Lock()
@@ -49,11 +49,11 @@ def open_for_writing(settings: Settings, embedding_model: str) -> ChunkStore:
         return ChunkStore.open(settings, embedding_model)
     path = str(settings.store_dir / "chroma")
     with _SYSTEMS_LOCK:
-        opened_at = _SYSTEM_AT.get(path)
-        fresh = opened_at is not None and opened_at != local_generation.read_local(settings.store_dir)
+        opened_at, on_disk = _SYSTEM_AT.get(path), local_generation.read_local(settings.store_dir)
+        fresh = opened_at is not None and opened_at != on_disk
         store = ChunkStore.open(settings, embedding_model, fresh=fresh)
         if fresh:
-            _SYSTEM_AT[path] = local_generation.read_local(settings.store_dir)
+            _SYSTEM_AT[path] = on_disk
         return store
 
 
