@@ -11,6 +11,7 @@ import pytest
 from ingest.index.keywords import KeywordDoc, KeywordIndex
 from ingest.index.tokenize import tokenize
 from rag.answer.answerability import (
+    asked_attribute,
     asks_value,
     content_tokens,
     generic_terms,
@@ -22,7 +23,9 @@ from rag.answer.answerability import (
     term_parts,
 )
 from rag.answer.continuation import continuation, following_sentences, is_question, needs_continuation
-from rag.answer.extractive import undefined_terms
+from rag.answer.extractive import AnswerComposer, undefined_terms
+from rag.answer.scoring import Sentence
+from rag.config import Settings
 from rag.types import Passage
 
 HALF = str.maketrans("，：；？！（）", ",:;?!()")
@@ -113,6 +116,64 @@ def test_value_questions_and_the_sentences_that_answer_them() -> None:
     assert states_value("多久开一次会？", "每季度至少召开一次会议。")
     assert states_value("整改率是多少?", "整改率达到96.5%。")
     assert named_years("2019年全国发生了多少起事故？") == ["2019"]
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_the_attribute_a_question_asks_for(mark: str) -> None:
+    assert asked_attribute(f"应急管理部的部长是谁{mark}") == "部长"
+    assert asked_attribute(f"特种作业操作证的有效期是几年{mark}") == "有效期"
+    assert asked_attribute(f"城镇燃气设计规范的编号是多少{mark}") == "编号"
+    # Open attributes are often answered in other words (按照…规定), and verb phrases are no attribute.
+    assert asked_attribute(f"燃气使用环节的监管依据是什么{mark}") is None
+    assert asked_attribute(f"急弯陡坡、临水临崖的路段要优先做什么{mark}") is None
+    assert asked_attribute(f"全县有多少辆校车{mark}") is None
+
+
+class _Vectors:
+    """Cosines chosen by the test: the query is e0, a sentence is (cos, sin) of its listed cosine."""
+
+    def __init__(self, cosines: dict[str, float]) -> None:
+        self.cosines = cosines
+
+    def embed_query(self, text: str) -> Any:
+        import numpy as np
+
+        return np.array([1.0, 0.0])
+
+    def embed_passages(self, texts: Any) -> Any:
+        import numpy as np
+
+        return np.array([[c, (1 - c * c) ** 0.5] for c in (self.cosines[t] for t in texts)])
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_number_next_to_the_focus_needs_the_question_s_meaning(tmp_path: Path, fullwidth: bool) -> None:
+    """A question about 冲锋舟 meets a sentence with a number in the asked unit about the team next
+    to it. Such a loose sentence answers only when it is as close in meaning as a paraphrase; a
+    sentence holding the question's words answers unless it is far off in meaning."""
+    index = KeywordIndex(tmp_path / "k.sqlite")
+    topics = "燃气管道 校车 危化品 脚手架 烟花爆竹 电动车 矿山 学校 港口 防汛".split()
+    index.sync([KeywordDoc(f"c{i}", f"本篇讲{t}。", speech_id=f"s{i}") for i, t in enumerate(topics)])
+    question = "冲锋舟一次最多可以载多少人？"
+    # loose: lacks 冲锋舟 (2/3 of the specific weight); tight: holds every specific word.
+    loose, tight = (
+        both("组建860人的突击队，一次集结到位。")[0 if fullwidth else 1],
+        "每艘冲锋舟一次最多载8人。",
+    )
+    settings = Settings(
+        value_focus_loose_missing=0.5, value_focus_similarity=0.92, value_sentence_min_similarity=0.87
+    )
+
+    def answers(cosines: dict[str, float], text: str) -> bool:
+        composer = AnswerComposer(_Vectors(cosines), settings, index, store=None)  # type: ignore[arg-type]
+        return composer.states_value_about(
+            question, question, [Sentence(0, 0, len(text), text, 1.0)], {0: ""}
+        )
+
+    assert not answers({loose: 0.90}, loose)
+    assert answers({loose: 0.95}, loose)
+    assert answers({tight: 0.90}, tight)
+    assert not answers({tight: 0.80}, tight)
 
 
 def test_question_words_are_not_focus() -> None:

@@ -82,6 +82,21 @@ class Settings(BaseSettings):
         description="For how-many/how-long/when questions: the sentence stating the value must hold more "
         "than 1 minus this share of the question's specific weight. Calibrated on eval/calibration.jsonl.",
     )
+    value_focus_loose_missing: float = Field(
+        default=0.5,
+        description="A value sentence lacking at least this share of the question's specific weight "
+        "(a number about something next to what was asked) must also be as close to the question as "
+        "value_focus_similarity. Calibrated on eval/calibration.jsonl.",
+    )
+    value_focus_similarity: float = Field(
+        default=0.92,
+        description="Cosine (question vs sentence) a lexically loose value sentence needs.",
+    )
+    value_sentence_min_similarity: float = Field(
+        default=0.87,
+        description="Cosine (question vs sentence) below which no sentence answers a how-many / how-long / "
+        "when question, whatever words it shares. Calibrated on eval/calibration.jsonl.",
+    )
     # ---- generative answers (rag/generate/generative.py); "none" keeps the extractive answer
     llm: Literal["none", "local", "openai"] = Field(
         default="none",

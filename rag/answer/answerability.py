@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from ingest.index.keywords import KeywordIndex
-from ingest.index.tokenize import is_word
+from ingest.index.tokenize import is_word, tokenize
 
 # A word that at least this share of the speeches uses is the corpus's common vocabulary,
 # not a question's focus. Calibrated on eval/calibration.jsonl.
@@ -183,6 +183,24 @@ def scope_matches(question: str, text: str) -> bool:
     squashed = "".join(text.split())
     named = [words for words in _SCOPES if any(word in question for word in words)]
     return all(any(word in squashed for word in words) for words in named)
+
+
+# "X的Y是谁 / 是多少 / 是哪一年": the question asks for one value or one holder of an attribute Y of X
+# (部长, 有效期, 编号). A passage that never names Y does not state it, however close it is to X in
+# meaning. Not "X的Y是什么": an open Y (依据, 要求) is often answered in other words (按照…规定).
+_ASKED_ATTRIBUTE = re.compile(
+    r"的([\u4e00-\u9fff]{2,6}?)(?:是|为|有)?"
+    r"(?:谁|哪一?[个项年天种条部位起]|多少|几[年个天项人次]?)(?=[？?，,。!！]|$)"
+)
+
+
+def asked_attribute(question: str) -> str | None:
+    """The head word (Chinese compounds are head-final) of the attribute a question asks for."""
+    match = _ASKED_ATTRIBUTE.search(question.strip())
+    if not match:
+        return None
+    words = content_tokens(tokenize(match.group(1)))
+    return words[-1] if words else None
 
 
 _DOCUMENT = re.compile(r"[《〈]([^《》〈〉]{2,40})[》〉]")

@@ -26,6 +26,7 @@ from ingest.index.text import LIST_MARK, split_sentences
 from ingest.index.tokenize import find_slogans, tokenize
 from ingest.suspicious import is_suspicious
 from rag.answer.answerability import (
+    asked_attribute,
     asks_value,
     missing_share,
     missing_terms,
@@ -256,20 +257,43 @@ class AnswerComposer:
         if any(year not in quoted for year in named_years(asked.question)):
             return False
         squashed = "".join(quoted.split())
+        if all((head := asked_attribute(part)) and head not in squashed for part in parts):
+            return False
         if any("".join(title.split()) not in squashed for title in named_documents(asked.question)):
             return False
         if not all(asks_value(part) for part in parts):
             return True
-        for part in parts:
-            own = specific_weights(self.keywords, tokenize(part))  # a follow-up's own words
-            if any(
-                states_value(part, s.text)
-                and scope_matches(part, s.text + context[s.passage])
-                and missing_share(own, s.text + context[s.passage]) < self.settings.value_focus_missing_max
-                for s in chosen
-            ):
-                return True
-        return False
+        # A single part is asked as the whole query (a follow-up's own words lack its subject).
+        return any(
+            self.states_value_about(part, part if len(parts) > 1 else asked.query, chosen, context)
+            for part in parts
+        )
+
+    def states_value_about(
+        self, part: str, query: str, chosen: Sequence[Sentence], context: dict[int, str]
+    ) -> bool:
+        """Does a chosen sentence state the value a how-many / how-long / when question asks, about
+        what it asks? Off-corpus value questions meet sentences with a number about something next to
+        their focus (a "860人" team for "冲锋舟载多少人"): such a sentence must hold most of the
+        question's specific words, or be as close to the question in meaning as paraphrases are."""
+        own = specific_weights(self.keywords, tokenize(part))
+        settings = self.settings
+        candidates = [
+            (s, share)
+            for s in chosen
+            if states_value(part, s.text)
+            and scope_matches(part, s.text + context[s.passage])
+            and (share := missing_share(own, s.text + context[s.passage])) < settings.value_focus_missing_max
+        ]
+        if not candidates:
+            return False
+        vectors = self.embedder.embed_passages([s.text for s, _ in candidates])
+        similarities = vectors @ self.embedder.embed_query(query)
+        return any(
+            similarity >= settings.value_sentence_min_similarity
+            and (share < settings.value_focus_loose_missing or similarity >= settings.value_focus_similarity)
+            for (_, share), similarity in zip(candidates, similarities, strict=True)
+        )
 
     def follow_lead(self, chosen: list[Sentence], passages: list[Passage]) -> list[Sentence]:
         """When the best sentence only announces the answer — restates the question, is a heading,
