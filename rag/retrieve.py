@@ -17,7 +17,13 @@ from ingest.index.keywords import KeywordIndex
 from ingest.index.store import ChunkStore
 from rag.types import Passage
 
-RRF_K = 60
+# Fusion: the vector ranking weighs 0.7 of the keyword ones (e5's neighbours share the policy
+# vocabulary; the keyword index finds the question's own words), and k = 30 lets first places
+# count more than k = 60 does. Chosen on eval/calibration.jsonl (grid k 10/30/60 × dense 0.5–1.0,
+# answers rerun for the best): MRR@10 0.872 → 0.906 with keyword recall 0.898 → 0.894 and citation
+# precision 0.694 → 0.717; k = 10 ranks better still (0.912) but its answers lose recall (0.886).
+RRF_K = 30
+DENSE_WEIGHT = 0.7
 NEAR_DUPLICATE = 0.8
 
 
@@ -49,12 +55,15 @@ class Filters:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
-    """score(d) = Σ 1 / (k + rank of d in each ranking)."""
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> dict[str, float]:
+    """score(d) = Σ weight / (k + rank of d in each ranking)."""
+    weights = weights or [1.0] * len(rankings)
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores
 
 
@@ -116,7 +125,8 @@ class Retriever:
             named, self.candidates, speech_ids=filters.speech_ids, sources=filters.sources
         )
         fused = reciprocal_rank_fusion(
-            [[d[0] for d in dense], [i for i, _ in keyword], [i for i, _ in exact]]
+            [[d[0] for d in dense], [i for i, _ in keyword], [i for i, _ in exact]],
+            weights=[DENSE_WEIGHT, 1.0, 1.0],
         )
         order = sorted(fused, key=lambda i: -fused[i])
 

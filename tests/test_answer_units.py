@@ -34,6 +34,8 @@ def test_rrf_rewards_agreement_between_rankings() -> None:
     scores = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]])
     assert max(scores, key=scores.get) == "b"
     assert set(scores) == {"a", "b", "c", "d"}
+    weighted = reciprocal_rank_fusion([["a", "b"], ["b", "a"]], weights=[0.6, 1.0])
+    assert weighted["b"] > weighted["a"], "the heavier ranking decides a tie"
 
 
 def test_near_duplicates_keep_the_better_ranked() -> None:
