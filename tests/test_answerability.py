@@ -177,25 +177,22 @@ def test_a_number_next_to_the_focus_needs_the_question_s_meaning(tmp_path: Path,
 
 
 def test_a_supporter_from_another_speech_must_be_closer_than_the_lead() -> None:
+    from dataclasses import replace
+
     from rag.answer.extractive import Asked
 
-    lead, same, near, far = "甲讲话的答案。", "甲讲话的补充。", "乙讲话更贴切的答案。", "乙讲话的套话。"
+    lead, same, near, far = "甲讲话的答案。", "甲讲话的补充。", "乙讲话更贴切的答案。", "丙讲话的套话。"
     passages = [
-        _passage(lead + same, "c1", "s1"),
-        _passage(same, "c2", "s1"),
-        _passage(near + far, "c3", "s2"),
+        replace(_passage(lead, "c1", "s1"), similarity=0.90),
+        replace(_passage(same, "c2", "s1"), similarity=0.50),
+        replace(_passage(near, "c3", "s2"), similarity=0.93),
+        replace(_passage(far, "c4", "s3"), similarity=0.85),
     ]
-    chosen = [
-        Sentence(0, 0, len(lead), lead, 1.0),
-        Sentence(1, 0, len(same), same, 0.7),
-        Sentence(2, 0, len(near), near, 0.7),
-        Sentence(2, len(near), len(near + far), far, 0.7),
-    ]
-    vectors = _Vectors({lead: 0.90, same: 0.50, near: 0.93, far: 0.85})
-    composer = AnswerComposer(vectors, Settings(), keywords=None, store=None)  # type: ignore[arg-type]
+    chosen = [Sentence(i, 0, len(p.text), p.text, 1.0 if i == 0 else 0.7) for i, p in enumerate(passages)]
+    composer = AnswerComposer(_Vectors({}), Settings(), keywords=None, store=None)  # type: ignore[arg-type]
     asked = Asked("问题？", "问题？", [], [], set(), [])
     kept = composer.drop_other_speeches(asked, chosen, passages)
-    assert [s.text for s in kept] == [lead, same, near], "same speech stays; other speech only if closer"
+    assert [s.text for s in kept] == [lead, same, near], "same speech stays; another only if closer"
 
 
 def test_question_words_are_not_focus() -> None:

@@ -62,10 +62,12 @@ def test_passages_normalised_float32_in_order(embedder: Embedder, sentences: lis
     texts = [sentences[3], "短句", sentences[0] * 3, sentences[7], "安全生产", sentences[1]]
     old = embedder.batch_size
     embedder.batch_size = 2
+    embedder.forget()
     try:
         batched = embedder.embed_passages(texts)
     finally:
         embedder.batch_size = old
+    embedder.forget()  # the singles below are encoded, not remembered
     assert batched.dtype == np.float32
     assert batched.shape == (len(texts), embedder.dim)
     np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
@@ -84,6 +86,31 @@ def test_bf16_opt_in_stays_close(embedder: Embedder, sentences: list[str]) -> No
         embedder.bf16 = False
     assert bf16.dtype == np.float32
     assert (fp32 * bf16).sum(axis=1).min() >= 0.999
+
+
+def test_short_texts_are_remembered_within_a_bound(embedder: Embedder, monkeypatch) -> None:
+    import ingest.index.embedding as module
+
+    monkeypatch.setattr(module, "CACHED_TEXTS", 3)
+    embedder.forget()
+    encoded: list[str] = []
+    real = embedder._encode
+
+    def counting(texts: list[str]) -> np.ndarray:
+        encoded.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(embedder, "_encode", counting)
+    first = embedder.embed_passages(["甲", "乙"])
+    again = embedder.embed_passages(["乙", "甲"])
+    assert len(encoded) == 2, "remembered vectors are not encoded again"
+    np.testing.assert_array_equal(again, first[::-1])
+    embedder.embed_query("甲")  # a query is another text (its own prefix)
+    embedder.embed_passages(["丙", "丁"])  # over the bound: the oldest go
+    assert len(embedder._vectors) == 3
+    embedder.embed_passages(["长" * (module.CACHED_MAX_CHARS + 1)])
+    assert len(embedder._vectors) == 3, "chunk-sized texts are not kept"
+    embedder.forget()
 
 
 def test_query_vector(embedder: Embedder) -> None:

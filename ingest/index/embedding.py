@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
     from ingest.index.config import Settings
 
 logger = logging.getLogger(__name__)
+
+# Questions and sentences recur: a question is embedded for retrieval and again by the answer
+# checks, and the same sentences are compared with many questions. Short texts (not chunks) are
+# remembered, at most this many (384 floats each: ~6 MB).
+CACHED_TEXTS = 4096
+CACHED_MAX_CHARS = 300
 
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
 E5_INSTRUCT_QUERY = (
@@ -119,6 +126,8 @@ class Embedder:
         self._prefixes: tuple[str, str] = ("", "")
         self._dim: int | None = None
         self._load_lock = threading.Lock()
+        self._vectors: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
@@ -185,11 +194,37 @@ class Embedder:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """(n, dim) float32, L2-normalised, in input order."""
         prefix = self.prefixes[1]
-        return self._encode([prefix + t for t in texts])
+        return self._encode_remembered([prefix + t for t in texts])
 
     def embed_query(self, text: str) -> np.ndarray:
         """(dim,) float32, L2-normalised."""
-        return self._encode([self.prefixes[0] + text])[0]
+        return self._encode_remembered([self.prefixes[0] + text])[0]
+
+    def _encode_remembered(self, texts: list[str]) -> np.ndarray:
+        """_encode, with short texts' vectors kept in a bounded LRU (keyed by the prefixed text and
+        the precision it was computed in)."""
+        if not texts or any(len(t) > CACHED_MAX_CHARS for t in texts):
+            return self._encode(texts)
+        keys = [(self.bf16, t) for t in texts]
+        with self._vectors_lock:
+            known = {k: self._vectors[k] for k in keys if k in self._vectors}
+            for key in known:
+                self._vectors.move_to_end(key)
+        todo = list(dict.fromkeys(k for k in keys if k not in known))
+        if todo:
+            fresh = self._encode([text for _, text in todo])
+            with self._vectors_lock:
+                for key, vector in zip(todo, fresh, strict=True):
+                    self._vectors[key] = vector
+                    known[key] = vector
+                while len(self._vectors) > CACHED_TEXTS:
+                    self._vectors.popitem(last=False)
+        return np.stack([known[k] for k in keys])
+
+    def forget(self) -> None:
+        """Drop the remembered vectors (tests that time or compare fresh encodings)."""
+        with self._vectors_lock:
+            self._vectors.clear()
 
     def token_counts(self, texts: Sequence[str], *, passage: bool = True) -> list[int]:
         """Tokens the model sees per text (prefix and special tokens included, truncated)."""
