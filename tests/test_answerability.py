@@ -176,12 +176,12 @@ def test_a_number_next_to_the_focus_needs_the_question_s_meaning(tmp_path: Path,
     assert not answers({tight: 0.80}, tight)
 
 
-def test_a_supporter_from_another_speech_must_be_closer_than_the_lead() -> None:
+def test_a_supporter_from_another_speech_must_be_closer_than_the_lead(tmp_path: Path) -> None:
     from dataclasses import replace
 
     from rag.answer.extractive import Asked
 
-    lead, same, near, far = "甲讲话的答案。", "甲讲话的补充。", "乙讲话更贴切的答案。", "丙讲话的套话。"
+    lead, same, near, far = "甲讲话的答案。", "甲讲话的补充。", "乙讲话更贴切的答案。", "丙讲话讲煤矿。"
     passages = [
         replace(_passage(lead, "c1", "s1"), similarity=0.90),
         replace(_passage(same, "c2", "s1"), similarity=0.50),
@@ -193,6 +193,32 @@ def test_a_supporter_from_another_speech_must_be_closer_than_the_lead() -> None:
     asked = Asked("问题？", "问题？", [], [], set(), [])
     kept = composer.drop_other_speeches(asked, chosen, passages)
     assert [s.text for s in kept] == [lead, same, near], "same speech stays; another only if closer"
+
+    # A follow-up's own subject, missing from the lead's passage, keeps the passage that names it.
+    index = KeywordIndex(tmp_path / "k.sqlite")
+    filler = [KeywordDoc(f"f{i}", f"本篇讲第{i}件事。", speech_id=f"f{i}") for i in range(10)]
+    index.sync([KeywordDoc(p.chunk_id, p.text, speech_id=p.speech_id) for p in passages] + filler)
+    composer = AnswerComposer(_Vectors({}), Settings(), keywords=index, store=None)  # type: ignore[arg-type]
+    follow_up = Asked("那煤矿方面呢？", "汛期排查按什么原则？ 那煤矿方面呢？", [], [], set(), [])
+    kept = composer.drop_other_speeches(follow_up, chosen, passages)
+    assert [s.text for s in kept] == [lead, same, near, far]
+
+
+class _NoMoreChunks:
+    def speech_chunks(self, speech_id: str) -> list[Any]:
+        return []
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_list_that_follows_a_quoted_sentence_is_quoted_for_a_set_question(fullwidth: bool) -> None:
+    items = "一是重点任务有待落实；二是长效机制有待完善；三是宣传教育有待深化。"
+    text = both("创建工作取得了明显成效。当前还存在一些问题和差距。" + items)[0 if fullwidth else 1]
+    passage = _passage(text)
+    chosen = [Sentence(0, 0, 12, text[:12], 1.0), Sentence(0, 12, 25, text[12:25], 0.8)]
+    composer = AnswerComposer(_Vectors({}), Settings(), keywords=None, store=_NoMoreChunks())  # type: ignore[arg-type]
+    answer = composer.follow_lead(list(chosen), [passage], wants_set=True)
+    assert [s.text[:2] for s in answer] == ["创建", "当前", "一是", "二是", "三是"]
+    assert composer.follow_lead(list(chosen), [passage], wants_set=False) == chosen
 
 
 def test_question_words_are_not_focus() -> None:

@@ -14,7 +14,8 @@ citing (the text, its citations, the refusal); this module puts them together.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,7 +39,14 @@ from rag.answer.answerability import (
 )
 from rag.answer.checks import missing_answer_type, question_parts, unmatched_quotes
 from rag.answer.citing import REFUSAL, RELATED_HEADER, cite, refusal, refusal_text
-from rag.answer.continuation import continuation, following_sentences, is_question, needs_continuation
+from rag.answer.continuation import (
+    WINDOW,
+    continuation,
+    following_sentences,
+    is_first_item,
+    is_question,
+    needs_continuation,
+)
 from rag.answer.scoring import (
     CJK,
     PASSAGE_RANK_DECAY,
@@ -82,6 +90,8 @@ NO_INDEX = "索引里还没有讲话。请先导入讲话文件(python -m ingest
 # A passage lacking this many of the question's specific terms (and most of their weight) is about
 # something else; one missing term is most often a paraphrase. Calibrated on eval/calibration.jsonl.
 MIN_MISSING_TERMS = 2
+# Questions that ask for several things: items, reasons, problems.
+ASKS_FOR_SET = re.compile(WANTS_LIST.pattern + r"|为什么|为何|原因|理由|不足|短板|问题")
 
 
 class SentenceEmbedder(Protocol):
@@ -158,7 +168,7 @@ class AnswerComposer:
         if self._too_weak(asked, passages, chosen, evidence) or not self.focused(asked, passages, chosen):
             return refusal(question, passages)
         passages = list(passages)
-        chosen = self.follow_lead(chosen, passages)
+        chosen = self.follow_lead(chosen, passages, wants_set=bool(ASKS_FOR_SET.search(question)))
         text, citations = cite(chosen, passages)
         note = None
         if missing := undefined_terms(asked.terms, passages, self.speech_text):
@@ -220,7 +230,20 @@ class AnswerComposer:
         if not others:
             return chosen
         bar = passages[lead.passage].similarity
-        return [s for s in chosen if s not in others or passages[s.passage].similarity >= bar]
+        # ... or, for a follow-up, when its passage names what the follow-up itself asks about and the
+        # lead's does not ("那煤矿方面呢?" after flood checks: the lead is from the earlier topic).
+        lead_text = "".join(passages[lead.passage].text.split())
+        own = (
+            specific_weights(self.keywords, tokenize(asked.question)) if asked.query != asked.question else {}
+        )
+        lacking = [t for t in own if t not in lead_text]
+        return [
+            s
+            for s in chosen
+            if s not in others
+            or passages[s.passage].similarity >= bar
+            or any(t in "".join(passages[s.passage].text.split()) for t in lacking)
+        ]
 
     def _too_weak(
         self, asked: Asked, passages: Sequence[Passage], chosen: Sequence[Sentence], evidence: Evidence
@@ -312,29 +335,21 @@ class AnswerComposer:
             for (_, share), similarity in zip(candidates, similarities, strict=True)
         )
 
-    def follow_lead(self, chosen: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+    def follow_lead(
+        self, chosen: list[Sentence], passages: list[Passage], wants_set: bool = False
+    ) -> list[Sentence]:
         """When the best sentence only announces the answer — restates the question, is a heading,
         or opens a list — quote what follows it (items, the heading's body), across chunks of the
         same speech (appended to passages); a restated question is not quoted at all."""
         lead = chosen[0]
+        next_chunk = self._chunk_after()
         if not needs_continuation(lead.text):
-            return chosen
+            return self.follow_list(chosen, passages, next_chunk) if wants_set else chosen
         lists_already = any(
             s.passage == lead.passage and s.start >= lead.end and LIST_MARK.match(s.text) for s in chosen[1:]
         )
         if lists_already and not is_question(lead.text):
             return chosen
-        chunks: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
-
-        def next_chunk(passage: Passage) -> tuple[str, str, dict[str, Any]] | None:
-            if not passage.speech_id:
-                return None
-            if passage.speech_id not in chunks:
-                chunks[passage.speech_id] = self.store.speech_chunks(passage.speech_id)
-            rows = chunks[passage.speech_id]
-            at = next((i for i, row in enumerate(rows) if row[0] == passage.chunk_id), None)
-            return rows[at + 1] if at is not None and at + 1 < len(rows) else None
-
         following = following_sentences(passages, lead.passage, lead.end, next_chunk)
         extra = [Sentence(f.passage, f.start, f.end, f.text, 0.0) for f in continuation(lead.text, following)]
         if not extra:
@@ -346,6 +361,48 @@ class AnswerComposer:
                 new.append(sentence)
                 texts.add(sentence.text)
         return new
+
+    def follow_list(
+        self,
+        chosen: list[Sentence],
+        passages: list[Passage],
+        next_chunk: Callable[[Passage], tuple[str, str, dict[str, Any]] | None],
+    ) -> list[Sentence]:
+        """For a question that asks for several things (哪些, 为什么): a quoted sentence that a list
+        follows at once ("还存在一些问题和差距。一是……；二是……") announces the answer without
+        saying so; its items are quoted after it (the first such sentence only)."""
+        quoted = {s.text for s in chosen}
+        for at, sentence in enumerate(chosen):
+            if LIST_MARK.match(sentence.text):
+                continue  # an item itself, not a lead
+            following = following_sentences(
+                passages, sentence.passage, sentence.end, next_chunk, limit=WINDOW
+            )
+            if not following or not is_first_item(following[0].text) or following[0].text in quoted:
+                continue
+            items = [
+                Sentence(f.passage, f.start, f.end, f.text, 0.0)
+                for f in continuation(sentence.text, following)
+                if f.text not in quoted
+            ]
+            if items:
+                return chosen[: at + 1] + items + [s for s in chosen[at + 1 :] if not repeats(s, items)]
+        return chosen
+
+    def _chunk_after(self) -> Callable[[Passage], tuple[str, str, dict[str, Any]] | None]:
+        """The next chunk of a passage's speech (the speech's chunks are read once per answer)."""
+        chunks: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+
+        def next_chunk(passage: Passage) -> tuple[str, str, dict[str, Any]] | None:
+            if not passage.speech_id:
+                return None
+            if passage.speech_id not in chunks:
+                chunks[passage.speech_id] = self.store.speech_chunks(passage.speech_id)
+            rows = chunks[passage.speech_id]
+            at = next((i for i, row in enumerate(rows) if row[0] == passage.chunk_id), None)
+            return rows[at + 1] if at is not None and at + 1 < len(rows) else None
+
+        return next_chunk
 
     def speech_text(self, speech_id: str) -> str:
         """The whole speech, all its chunks in order (overlapping sentences repeat; harmless here)."""
