@@ -21,7 +21,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from rag.api import PolicyQA
 from rag.config import Settings
 from rag.generate.generative import QUOTES_HEADER, GenerativeAnswerer, build_context, take_sentence
-from rag.generate.guard import bigrams, judge, split_claims, support, without_topic
+from rag.generate.guard import attribution, bigrams, judge, split_claims, support, without_topic
 from rag.llm.bundled import ModelIntegrityError, gguf_path, join_parts
 from rag.types import Answer
 from tests.conftest import SEED
@@ -93,6 +93,17 @@ def test_guard_drops_a_list_the_speeches_never_give(seed_store_dir, model_cache,
     assert "略去" in answer.text  # the reader is told something was removed
     assert "没有列出它的具体内容" in answer.text  # and that the speeches never list the items
     assert text == answer.text  # nothing was shown that the final answer does not hold
+
+
+def test_a_term_only_mentioned_is_named_to_the_model_and_its_re_attribution_dropped(
+    seed_store_dir, model_cache, embedder
+):
+    reattributed = "“四个一律”要求对重点问题、重大隐患盯死看牢、一抓到底[1]。"
+    qa, model = writing_qa(seed_store_dir, model_cache, embedder, FROM_THE_SPEECH + reattributed)
+    text, answer = streamed(qa, "“四个一律”要求什么?")
+    assert "只提到了“四个一律”" in model.calls[0][-1].text, "the model is told the term is only mentioned"
+    assert "盯死看牢" not in text.split("讲话原文")[0], "the re-attributed sentence is not shown as written"
+    assert answer.generation is not None and any("盯死看牢" in d for d in answer.generation.dropped)
 
 
 def test_citation_numbers_are_checked_and_renumbered(seed_store_dir, model_cache, embedder):
@@ -204,6 +215,41 @@ def test_judge_repoints_to_the_passage_that_backs_a_sentence():
     verdict = judge(split_claims("要全面落实“三个必须”要求[1]。")[0], passages, 0.6)
     assert verdict.passage == 1 and verdict.repointed
     assert not judge(split_claims("一律关闭取缔[2]。")[0], passages, 0.6).supported
+
+
+HALF = str.maketrans("，：；？！（）", ",:;?!()")
+
+
+@pytest.mark.parametrize("width", ["full", "half"])
+def test_a_sentence_saying_what_a_term_requires_needs_the_passage_to_say_it_of_the_term(width):
+    """The issue's case: the passage says the campaigns must watch hazards closely *and* enforce
+    “四个一律”; "“四个一律”要求盯死看牢" re-attributes the first to the second."""
+    passage = (
+        "要对重点问题、重大隐患盯死看牢、一抓到底，综合运用通报、约谈、警示、曝光等措施，"
+        "严格执行“四个一律”“五个一批”，做到问题没处理决不放过。"
+    )
+    claim = "“四个一律”要求对重点问题、重大隐患盯死看牢、一抓到底[1]。"
+    if width == "half":
+        passage, claim = passage.translate(HALF), claim.translate(HALF)
+    assert attribution(split_claims(claim)[0].bare) is not None
+    assert support(split_claims(claim)[0].bare, passage) >= 0.6, "every word is in the passage"
+    verdict = judge(split_claims(claim)[0], [passage], 0.6)
+    assert not verdict.supported and verdict.flagged == "attribution"
+    # Said of the passage's own subject, the same words are backed.
+    assert judge(split_claims("要对重点问题、重大隐患盯死看牢、一抓到底[1]。")[0], [passage], 0.6).supported
+
+
+@pytest.mark.parametrize("width", ["full", "half"])
+def test_a_definition_after_a_heading_or_by_parts_backs_the_term(width):
+    passage = "（二）推行“两查一改”。“两查”就是查隐患、查制度，“一改”就是限期整改。各县区要抓好落实。"
+    claims = ["“两查一改”是指查隐患、查制度和限期整改[1]。", "“一改”就是限期整改[1]。"]
+    if width == "half":
+        passage = passage.translate(HALF)
+    for claim in claims:
+        verdict = judge(split_claims(claim)[0], [passage], 0.6)
+        assert verdict.supported, claim
+    # A sentence that attributes nothing is judged as before.
+    assert attribution("各县区要抓好落实。") is None
 
 
 def test_joined_model_parts_are_checked(tmp_path):

@@ -65,6 +65,7 @@ from rag.config import Settings
 from rag.types import Answer, Passage
 
 __all__ = [
+    "MENTION_NOTE",
     "NO_INDEX",
     "REFUSAL",
     "RELATED_HEADER",
@@ -75,6 +76,7 @@ __all__ = [
     "cite",
     "evidence_strength",
     "list_items_after",
+    "mentioned_only",
     "missing_answer_type",
     "question_parts",
     "refusal",
@@ -85,6 +87,16 @@ __all__ = [
     "unmatched_quotes",
     "weighted_coverage",
 ]
+
+MENTION_NOTE = "注意:讲话只是提到了{listed},没有列出它的具体内容。"
+_NOTED_TERM = re.compile(r"“([^”]+)”")
+
+
+def mentioned_only(note: str | None) -> list[str]:
+    """The terms an answer's note says the speeches only mention (for the model's instructions)."""
+    prefix = MENTION_NOTE.split("{")[0]
+    return _NOTED_TERM.findall(note.split(prefix, 1)[1]) if note and prefix in note else []
+
 
 NO_INDEX = "索引里还没有讲话。请先导入讲话文件(python -m ingest 文件或文件夹)。"
 # A passage lacking this many of the question's specific terms (and most of their weight) is about
@@ -173,7 +185,7 @@ class AnswerComposer:
         note = None
         if missing := undefined_terms(asked.terms, passages, self.speech_text):
             listed = "、".join(f"“{t}”" for t in missing)
-            note = f"注意:讲话只是提到了{listed},没有列出它的具体内容。"
+            note = MENTION_NOTE.format(listed=listed)
             text += "\n\n" + note
         return Answer(question=question, text=text, refused=False, citations=citations, note=note)
 

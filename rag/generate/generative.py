@@ -24,7 +24,7 @@ from dataclasses import replace
 from langchain_core.language_models import BaseChatModel
 
 from ingest.suspicious import is_suspicious
-from rag.answer.extractive import AnswerComposer, Sentence
+from rag.answer.extractive import AnswerComposer, Sentence, mentioned_only
 from rag.config import Settings
 from rag.conversation import History
 from rag.generate.checked import CheckedAnswer, take_sentence
@@ -84,7 +84,8 @@ class GenerativeAnswerer:
         error = None
         buffer = ""
         try:
-            for chunk in self.model.stream(prompt_messages(standalone, context.render())):
+            messages = prompt_messages(standalone, context.render(), mentioned_only(extractive.note))
+            for chunk in self.model.stream(messages):
                 if first_token is None:
                     first_token = _ms(run.started)
                 buffer += chunk.text

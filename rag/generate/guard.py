@@ -11,6 +11,10 @@ does not (`python -m bench.guard_calibration` prints both distributions).
 A sentence whose cited passage does not back it is re-pointed to a passage that
 does, or dropped. Citation numbers that point to no passage are removed.
 
+Words are not enough for a sentence that says what a named term is or requires
+("“四个一律”要求……"): the passage must say it of the term — after the term, in its
+sentence or the next — not merely hold the same words around it (issue 12).
+
 Backing is not enough: a speech is data, never instructions. A sentence that reads
 as an instruction to the reader or the model (ignore previous instructions, role-play,
 a web address, a request for a password or key) is dropped even when it is a verbatim
@@ -35,6 +39,15 @@ TOPIC_MIN_CHARS = 4  # a shorter opening shared with the question is a coinciden
 # Words a model uses to frame a quote ("讲话指出…"), not claims about the speeches' content.
 FRAMING = re.compile(
     r"^(根据|按照|据)?(讲话|片段|材料|文中|原文)[^,，:：]{0,8}?(指出|提出|强调|要求|表示|认为|提到|说)[,，:：]?"
+)
+# "“四个一律”要求……", "“两查”就是……", "“三个必须”包括……": a sentence that says what a named
+# term is, requires or holds. Its rest must follow the term in the passage (in the term's sentence
+# or the one after it, where a heading's term is defined), not only occur somewhere near it: "要对
+# 重大隐患盯死看牢,严格执行“四个一律”" does not say that 四个一律 requires watching hazards.
+_ATTRIBUTES = re.compile(
+    r"^[^“\"「『。]{0,8}[“\"「『]([^”\"」』]{2,12})[”\"」』]\s*"
+    r"(?:的?(?:内容|含义|意思|具体内容))?\s*(?:主要|具体|就)?"
+    r"(?:要求|是指|指的是|指|就是|是|包括|即|意味着|分别是|内容是)[:：,，]?(.+)$"
 )
 REFUSAL_MARKS = ("没有找到", "未找到", "无法回答", "不能回答", "没有提到", "没有涉及", "未提及", "未涉及")
 
@@ -135,25 +148,60 @@ def is_refusal(text: str) -> bool:
     return any(mark in text for mark in REFUSAL_MARKS)
 
 
+def attribution(sentence: str) -> tuple[str, str] | None:
+    """(term, what the sentence attributes to it) for "“X”要求/是/包括 Y", else None."""
+    match = _ATTRIBUTES.match(FRAMING.sub("", sentence).strip())
+    if not match or not content_chars(match.group(2)):
+        return None
+    return match.group(1), match.group(2)
+
+
+def after_term(term: str, passage: str) -> str:
+    """What a passage says after naming the term: the rest of each sentence that names it, and the
+    sentence after (a heading names a term, the next sentence defines it)."""
+    spans = [passage[s.start : s.end] for s in split_sentences(passage)]
+    pieces = []
+    for at, sentence in enumerate(spans):
+        if (where := sentence.find(term)) >= 0:
+            pieces.append(sentence[where + len(term) :])
+            pieces += spans[at + 1 : at + 2]
+    return "\n".join(pieces)
+
+
+def ties(sentence: str, passage: str, min_support: float) -> bool:
+    """Does the passage tie what the sentence attributes to a term to that term? True for a
+    sentence that attributes nothing."""
+    attributed = attribution(sentence)
+    if attributed is None:
+        return True
+    term, rest = attributed
+    wanted = bigrams(rest)
+    if not wanted:
+        return True
+    return len(wanted & bigrams(after_term(term, passage))) / len(wanted) >= min_support
+
+
 def judge(claim: Claim, passages: Sequence[str], min_support: float, question: str = "") -> Verdict:
     """Which passage backs this sentence: a cited one if it can, else the best other, else none.
 
-    A sentence that looks like an injected instruction (see ingest.suspicious) is backed by none.
+    A sentence that looks like an injected instruction (see ingest.suspicious) is backed by none;
+    one that says what a term is or requires is backed only where the passage says it of the term.
     """
     bad = tuple(n for n in claim.cited if not 1 <= n <= len(passages))
     if (flag := is_suspicious(claim.bare)) is not None:
         return Verdict(claim, None, 0.0, bad_numbers=bad, flagged=flag)
     scores = [support(claim.bare, p, question) for p in passages]
+    backing = [i for i, score in enumerate(scores) if score >= min_support]
+    tied = [i for i in backing if ties(claim.bare, passages[i], min_support)]
     cited = [n - 1 for n in claim.cited if 1 <= n <= len(passages)]
-    if cited:
-        best_cited = max(cited, key=lambda i: scores[i])
-        if scores[best_cited] >= min_support:
-            return Verdict(claim, best_cited, scores[best_cited], bad_numbers=bad)
-    if scores:
-        best = max(range(len(scores)), key=lambda i: scores[i])
-        if scores[best] >= min_support:
-            return Verdict(claim, best, scores[best], repointed=True, bad_numbers=bad)
-    return Verdict(claim, None, max(scores, default=0.0), bad_numbers=bad)
+    if cited_tied := [i for i in cited if i in tied]:
+        best_cited = max(cited_tied, key=lambda i: scores[i])
+        return Verdict(claim, best_cited, scores[best_cited], bad_numbers=bad)
+    if tied:
+        best = max(tied, key=lambda i: scores[i])
+        return Verdict(claim, best, scores[best], repointed=True, bad_numbers=bad)
+    flag = "attribution" if backing else None  # the words are there, but not said of the term
+    return Verdict(claim, None, max(scores, default=0.0), bad_numbers=bad, flagged=flag)
 
 
 def best_quote(claim: str, passage: str) -> str:

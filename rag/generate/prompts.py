@@ -7,6 +7,8 @@ the fence is addressed to the model. The guard still checks every written senten
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from langchain_core.messages import HumanMessage, SystemMessage
 
 SYSTEM_PROMPT = (
@@ -30,11 +32,24 @@ CUT_SHORT_NOTE = "(语言模型中途出错,回答可能不完整。)"
 QUOTES_HEADER = "讲话原文:"
 
 
-def prompt_messages(question: str, rendered_context: str) -> list[SystemMessage | HumanMessage]:
-    """The passages fenced as quoted material, then the question."""
+MENTIONED_ONLY = (
+    "注意:讲话只提到了{terms},没有说明其具体内容。不要解释、定义或列举它的内容,只说讲话提到了它。"
+)
+
+
+def prompt_messages(
+    question: str, rendered_context: str, mentioned_only: Sequence[str] = ()
+) -> list[SystemMessage | HumanMessage]:
+    """The passages fenced as quoted material, then the question; a term the speeches only
+    mention is named as such, so the model does not describe it from memory."""
+    warning = (
+        "\n\n" + MENTIONED_ONLY.format(terms="、".join(f"“{t}”" for t in mentioned_only))
+        if mentioned_only
+        else ""
+    )
     return [
         SystemMessage(SYSTEM_PROMPT),
         HumanMessage(
-            f"{QUOTED_OPEN}\n{rendered_context}\n{QUOTED_CLOSE}\n\n问题:{question}\n\n{ANSWER_FORMAT}"
+            f"{QUOTED_OPEN}\n{rendered_context}\n{QUOTED_CLOSE}\n\n问题:{question}{warning}\n\n{ANSWER_FORMAT}"
         ),
     ]
