@@ -143,3 +143,21 @@ def test_a_configured_reranker_reorders_candidates() -> None:
 
     ranked = rerank(Judge(), "煤矿", [_passage("防汛工作。", "1"), _passage("煤矿安全。", "2")])
     assert [p.chunk_id for p in ranked] == ["2", "1"] and ranked[0].score == 1.0
+
+
+def test_a_but_after_the_lead_is_quoted_even_when_a_list_was_found() -> None:
+    """ "关键在产业的培育。但是三大产业规模还比较小……": for "存在什么不足" the "但是" sentence is the
+    answer, whatever list the question's "几个" also brought."""
+    from rag.answer.selection import select_sentences
+
+    texts = ["关键的关键也在产业的培育。", "但是我们的三大产业规模还比较小。", "一是煤电。", "二是化工。"]
+    passages = [_passage("".join(texts[:2]), "c1"), _passage("".join(texts[2:]), "c2")]
+    sentences = [
+        _sentence(texts[0], 0, 0, 1.0),
+        _sentence(texts[1], 0, len(texts[0]), 0.05),
+        _sentence(texts[2], 1, 0, 0.5),
+        _sentence(texts[3], 1, len(texts[2]), 0.4),
+    ]
+    chosen = select_sentences(sentences, passages, wants_list=True)
+    assert texts[1] in [s.text for s in chosen]
+    assert texts[2] in [s.text for s in chosen], "the list is still there"

@@ -49,10 +49,10 @@ def select_sentences(
     after = _next_sentence(lead, sentences)
     if not items and LIST_MARK.match(lead.text) and len(lead.text) <= SHORT_ITEM:
         chosen += item_body(lead, sentences)  # a bare item ("二是灾害事故多发。") is a heading
-    elif (
-        not items and after and (after.score >= NEIGHBOUR_RATIO * lead.score or _CONTINUES.match(after.text))
+    elif after and (
+        _CONTINUES.match(after.text) or (not items and after.score >= NEIGHBOUR_RATIO * lead.score)
     ):
-        chosen.append(after)
+        chosen.append(after)  # "但是……", "所以……": the lead's own point goes on
     supporting = 0
     for sentence in ranked[1:]:
         if supporting >= MAX_SUPPORTING or sentence.score < SUPPORT_RATIO * lead.score:
