@@ -15,7 +15,7 @@ citing (the text, its citations, the refusal); this module puts them together.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from ingest.index.keywords import KeywordIndex
 from ingest.index.store import ChunkStore
-from ingest.index.text import LIST_MARK, split_sentences
+from ingest.index.text import split_sentences
 from ingest.index.tokenize import find_slogans, tokenize
 from ingest.suspicious import is_suspicious
 from rag.answer.answerability import (
@@ -39,14 +39,7 @@ from rag.answer.answerability import (
 )
 from rag.answer.checks import missing_answer_type, question_parts, unmatched_quotes
 from rag.answer.citing import REFUSAL, RELATED_HEADER, cite, refusal, refusal_text
-from rag.answer.continuation import (
-    WINDOW,
-    continuation,
-    following_sentences,
-    is_first_item,
-    is_question,
-    needs_continuation,
-)
+from rag.answer.following import NextChunk, follow_lead
 from rag.answer.scoring import (
     CJK,
     PASSAGE_RANK_DECAY,
@@ -350,58 +343,10 @@ class AnswerComposer:
     def follow_lead(
         self, chosen: list[Sentence], passages: list[Passage], wants_set: bool = False
     ) -> list[Sentence]:
-        """When the best sentence only announces the answer — restates the question, is a heading,
-        or opens a list — quote what follows it (items, the heading's body), across chunks of the
-        same speech (appended to passages); a restated question is not quoted at all."""
-        lead = chosen[0]
-        next_chunk = self._chunk_after()
-        if not needs_continuation(lead.text):
-            return self.follow_list(chosen, passages, next_chunk) if wants_set else chosen
-        lists_already = any(
-            s.passage == lead.passage and s.start >= lead.end and LIST_MARK.match(s.text) for s in chosen[1:]
-        )
-        if lists_already and not is_question(lead.text):
-            return chosen
-        following = following_sentences(passages, lead.passage, lead.end, next_chunk)
-        extra = [Sentence(f.passage, f.start, f.end, f.text, 0.0) for f in continuation(lead.text, following)]
-        if not extra:
-            return chosen
-        new = ([] if is_question(lead.text) else [lead]) + extra
-        texts = {s.text for s in new}
-        for sentence in chosen[1:]:
-            if sentence.text not in texts and not is_question(sentence.text) and not repeats(sentence, new):
-                new.append(sentence)
-                texts.add(sentence.text)
-        return new
+        """What the chosen sentences announce, quoted after them (see rag.answer.following)."""
+        return follow_lead(chosen, passages, self._chunk_after(), wants_set=wants_set)
 
-    def follow_list(
-        self,
-        chosen: list[Sentence],
-        passages: list[Passage],
-        next_chunk: Callable[[Passage], tuple[str, str, dict[str, Any]] | None],
-    ) -> list[Sentence]:
-        """For a question that asks for several things (哪些, 为什么): a quoted sentence that a list
-        follows at once ("还存在一些问题和差距。一是……；二是……") announces the answer without
-        saying so; its items are quoted after it (the first such sentence only)."""
-        quoted = {s.text for s in chosen}
-        for at, sentence in enumerate(chosen):
-            if LIST_MARK.match(sentence.text):
-                continue  # an item itself, not a lead
-            following = following_sentences(
-                passages, sentence.passage, sentence.end, next_chunk, limit=WINDOW
-            )
-            if not following or not is_first_item(following[0].text) or following[0].text in quoted:
-                continue
-            items = [
-                Sentence(f.passage, f.start, f.end, f.text, 0.0)
-                for f in continuation(sentence.text, following)
-                if f.text not in quoted
-            ]
-            if items:
-                return chosen[: at + 1] + items + [s for s in chosen[at + 1 :] if not repeats(s, items)]
-        return chosen
-
-    def _chunk_after(self) -> Callable[[Passage], tuple[str, str, dict[str, Any]] | None]:
+    def _chunk_after(self) -> NextChunk:
         """The next chunk of a passage's speech (the speech's chunks are read once per answer)."""
         chunks: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
 
