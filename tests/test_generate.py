@@ -156,6 +156,19 @@ def test_a_follow_up_is_condensed_before_retrieval(seed_store_dir, model_cache, 
     assert "雨前排查" in answer.text and answer.mode == "generated"
 
 
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_a_rewrite_that_still_lacks_the_subject_gives_way_to_the_rule_based_query(mark):
+    from rag.generate.condense import condense, takes_from_history
+
+    history = [(f"县财政今年给校园安全拨了多少专项资金{mark}", "县财政今年安排校园安全专项资金860万元。")]
+    question = f"这笔钱允许挪作他用吗{mark}"
+    assert not takes_from_history(f"这笔钱是否允许挪作他用{mark}", question, history)
+    assert takes_from_history(f"校园安全专项资金允许挪作他用吗{mark}", question, history)
+    model = ScriptedChat(replies=[f"这笔钱是否允许挪作他用{mark}"], calls=[])
+    standalone = condense(model, question, history)
+    assert "校园安全" in standalone and question in standalone, "the earlier question joins the follow-up"
+
+
 def test_the_prompt_keeps_to_its_budget_and_keeps_the_evidence(seed_qa):
     question = "汛期排查隐患按什么原则?"
     passages = seed_qa.retriever.search(question, 6)

@@ -10,7 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag.conversation import History, retrieval_query
-from rag.generate.guard import content_chars
+from rag.generate.guard import bigrams, content_chars
 from rag.generate.prompts import CONDENSE_PROMPT
 
 HISTORY_TURNS = 3
@@ -28,6 +28,17 @@ def condense(model: BaseChatModel, question: str, history: History) -> str:
     except Exception:  # a flaky endpoint must not cost the user the answer
         return retrieval_query(question, history)
     rewritten = rewritten.strip().splitlines()[0].strip(" “”\"'") if rewritten.strip() else ""
-    if not content_chars(rewritten) or len(rewritten) > 4 * len(question) + 100:
+    if (
+        not content_chars(rewritten)
+        or len(rewritten) > 4 * len(question) + 100
+        or not takes_from_history(rewritten, question, history)
+    ):
         return retrieval_query(question, history)
     return rewritten
+
+
+def takes_from_history(rewritten: str, question: str, history: History) -> bool:
+    """Does the rewrite bring words of the earlier turns that the follow-up lacks? A small model
+    often returns the follow-up reworded ("这笔钱是否允许挪作他用?"), still without its subject."""
+    earlier = bigrams("".join(q + a for q, a in history))
+    return bool((bigrams(rewritten) - bigrams(question)) & earlier)
