@@ -81,14 +81,14 @@ __all__ = [
     "weighted_coverage",
 ]
 
-MENTION_NOTE = "注意:讲话只是提到了{listed},没有列出它的具体内容。"
+MENTION_MARK = "讲话只是提到了"  # what every mention-only note says (the evaluation counts it)
+MENTION_NOTE = "注意:" + MENTION_MARK + "{listed},没有列出它的具体内容。"
 _NOTED_TERM = re.compile(r"“([^”]+)”")
 
 
 def mentioned_only(note: str | None) -> list[str]:
     """The terms an answer's note says the speeches only mention (for the model's instructions)."""
-    prefix = MENTION_NOTE.split("{")[0]
-    return _NOTED_TERM.findall(note.split(prefix, 1)[1]) if note and prefix in note else []
+    return _NOTED_TERM.findall(note.split(MENTION_MARK, 1)[1]) if note and MENTION_MARK in note else []
 
 
 NO_INDEX = "索引里还没有讲话。请先导入讲话文件(python -m ingest 文件或文件夹)。"
@@ -237,17 +237,19 @@ class AnswerComposer:
         bar = passages[lead.passage].similarity
         # ... or, for a follow-up, when its passage names what the follow-up itself asks about and the
         # lead's does not ("那煤矿方面呢?" after flood checks: the lead is from the earlier topic).
-        lead_text = "".join(passages[lead.passage].text.split())
+        squashed = {
+            i: "".join(passages[i].text.split()) for i in {lead.passage, *(s.passage for s in others)}
+        }
         own = (
             specific_weights(self.keywords, tokenize(asked.question)) if asked.query != asked.question else {}
         )
-        lacking = [t for t in own if t not in lead_text]
+        lacking = [t for t in own if t not in squashed[lead.passage]]
         return [
             s
             for s in chosen
             if s not in others
             or passages[s.passage].similarity >= bar
-            or any(t in "".join(passages[s.passage].text.split()) for t in lacking)
+            or any(t in squashed[s.passage] for t in lacking)
         ]
 
     def _too_weak(

@@ -17,13 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.answer.extractive import MENTION_MARK
 from rag.types import Answer, Passage
 
 if TYPE_CHECKING:
     from rag.api import PolicyQA
 
 UNANSWERABLE = "unanswerable"
-MENTION_NOTE = "讲话只是提到了"
 # Gold evidence that spells a term out: "“两查”就是…", "即…", "是指…", "“三个到位”：…".
 _DEFINES = re.compile(r"就是|是指|指的是|即|所谓|[”\"][：:]")
 
@@ -179,7 +179,7 @@ def score_answers(
         recall = len(found) / len(question.answer_keywords) if question.answer_keywords else 1.0
         recalls.append(recall)
         typed.append((question.type, answer.refused, recall))
-        if MENTION_NOTE in answer.text or MENTION_NOTE in (answer.note or ""):
+        if MENTION_MARK in answer.text or MENTION_MARK in (answer.note or ""):
             mention_notes += 1
             if defines_a_term(question.evidence):
                 mention_notes_on_defined += 1

@@ -168,10 +168,9 @@ def after_term(term: str, passage: str) -> str:
     return "\n".join(pieces)
 
 
-def ties(sentence: str, passage: str, min_support: float) -> bool:
-    """Does the passage tie what the sentence attributes to a term to that term? True for a
-    sentence that attributes nothing."""
-    attributed = attribution(sentence)
+def ties(attributed: tuple[str, str] | None, passage: str, min_support: float) -> bool:
+    """Does the passage tie what a sentence attributes to a term (see attribution) to that term?
+    True for a sentence that attributes nothing."""
     if attributed is None:
         return True
     term, rest = attributed
@@ -192,7 +191,8 @@ def judge(claim: Claim, passages: Sequence[str], min_support: float, question: s
         return Verdict(claim, None, 0.0, bad_numbers=bad, flagged=flag)
     scores = [support(claim.bare, p, question) for p in passages]
     backing = [i for i, score in enumerate(scores) if score >= min_support]
-    tied = [i for i in backing if ties(claim.bare, passages[i], min_support)]
+    attributed = attribution(claim.bare)
+    tied = [i for i in backing if ties(attributed, passages[i], min_support)]
     cited = [n - 1 for n in claim.cited if 1 <= n <= len(passages)]
     if cited_tied := [i for i in cited if i in tied]:
         best_cited = max(cited_tied, key=lambda i: scores[i])
