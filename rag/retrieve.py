@@ -136,7 +136,7 @@ class Retriever:
             docs = self.store.documents(missing)
             vectors = self.store.embeddings(missing)
             for chunk_id in missing:
-                if chunk_id in docs:
+                if chunk_id in docs and chunk_id in vectors:  # an ingest may delete it between the reads
                     text, meta = docs[chunk_id]
                     found[chunk_id] = (text, meta, float(vectors[chunk_id] @ vector))
 
