@@ -115,6 +115,12 @@ def test_value_questions_and_the_sentences_that_answer_them() -> None:
     assert states_value("应急管理部是哪一年成立的？", "应急管理部于2018年成立。")
     assert states_value("多久开一次会？", "每季度至少召开一次会议。")
     assert states_value("整改率是多少?", "整改率达到96.5%。")
+    # A numeral inside a word states no value; a Chinese numeral that counts something does.
+    assert not states_value("预警广播覆盖了多少个村？", "确保险情第一时间通知到有关地区。")
+    assert not states_value("有多少项标准？", "要统一标准，解决一些问题。")
+    assert states_value("有几个支柱产业？", "形成了三个支柱产业。")
+    assert states_value("占多大比例？", "死亡事故占六成以上。")
+    assert states_value("查出多少隐患？", "共检查出x条重大隐患。")
     assert named_years("2019年全国发生了多少起事故？") == ["2019"]
 
 

@@ -160,7 +160,14 @@ _ASKS_UNIT = re.compile(
 _ASKS_STANDARD = re.compile(r"编号|标准号|哪个(国家|行业)?标准|哪项标准")
 _ASKS_DATE = re.compile(r"哪一?年|哪一?天|几月|何时|什么时候|什么时间")
 _NUMBER = r"(\d+(\.\d+)?|[〇零一二两三四五六七八九十百千万半]+|[xX×]+)"
-_HOLDS_NUMBER = re.compile(_NUMBER + r"\s*(%|％|[\u4e00-\u9fff])|百分之|[xX×]{2,}|\d")
+# A stated number: digits, a masked figure ("x起"), or a Chinese numeral counting something ("三个",
+# "六成", "一半"). Not a numeral inside a word ("第一时间", "一些", "统一"): such a sentence states no
+# value, whatever it shares with the question.
+_MEASURES = "|".join(sorted([*_UNITS, *"个成半万亿千百场套艘只支份"], key=len, reverse=True))
+_HOLDS_NUMBER = re.compile(
+    r"\d|[xX×]+\s*(%|[\u4e00-\u9fff])|百分之"
+    r"|(?<![第统唯单同万])[〇零一二两三四五六七八九十百千万]+\s*(多|余)?(" + _MEASURES + ")"
+)
 _HOLDS_STANDARD = re.compile(r"[A-Z]{2,}(/T)?\s*\d|《[^》]+》")
 _ASKS_FREQUENCY = re.compile(r"多久|多长时间|几天|几个月|频次|多少次")
 _HOLDS_FREQUENCY = re.compile(
