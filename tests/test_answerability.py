@@ -133,6 +133,11 @@ def test_the_attribute_a_question_asks_for(mark: str) -> None:
     assert asked_attribute(f"燃气使用环节的监管依据是什么{mark}") is None
     assert asked_attribute(f"急弯陡坡、临水临崖的路段要优先做什么{mark}") is None
     assert asked_attribute(f"全县有多少辆校车{mark}") is None
+    # A theme, a standard, a slogan or a name is named as such where a speech gives it.
+    assert asked_attribute(f"全国“安全生产月”今年的主题是什么{mark}") == "主题"
+    assert asked_attribute(f"校车的车身颜色有什么统一标准{mark}") == "标准"
+    assert asked_attribute(f"暴雨红色预警的发布标准是什么{mark}") == "标准"
+    assert asked_attribute(f"区里今年的安全目标是什么{mark}") is None
 
 
 class _Vectors:

@@ -201,8 +201,18 @@ _ASKED_ATTRIBUTE = re.compile(
 )
 
 
+# ... nor "X的Y是什么" when Y is something a speech names by name when it gives it: a theme, a
+# standard, a slogan, a name ("安全生产月的主题是什么", "有什么统一标准").
+_NAMED_ATTRIBUTE = re.compile(
+    r"的[\u4e00-\u9fff]{0,6}?(主题|标准|口号|名称)(?:是|为)?(?:什么|哪[个项条])"
+    r"|(?:是|有|按|执行)什么[\u4e00-\u9fff]{0,4}?(主题|标准|口号|名称)"
+)
+
+
 def asked_attribute(question: str) -> str | None:
     """The head word (Chinese compounds are head-final) of the attribute a question asks for."""
+    if named := _NAMED_ATTRIBUTE.search(question.strip()):
+        return named.group(1) or named.group(2)
     match = _ASKED_ATTRIBUTE.search(question.strip())
     if not match:
         return None
