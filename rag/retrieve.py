@@ -24,6 +24,12 @@ from rag.types import Passage
 # precision 0.694 → 0.717; k = 10 ranks better still (0.912) but its answers lose recall (0.886).
 RRF_K = 30
 DENSE_WEIGHT = 0.7
+# A keyword hit that clearly outscores the rest (BM25 at least this multiple of the runner-up's) holds
+# the question's rare words together; rank fusion alone buries it under passages both rankings put
+# midway ("病险小水库…除险加固": keyword 1st at 25.5 vs 7.8, outside the fused top 10). It counts as
+# first in one more ranking. Chosen on eval/calibration.jsonl (1.0–1.75): MRR@10 0.906 → 0.917,
+# hit@5 unchanged at 0.970; test 0.896 → 0.957, dev 0.906 → 0.917.
+KEYWORD_CLEAR_MARGIN = 1.2
 NEAR_DUPLICATE = 0.8
 
 
@@ -65,6 +71,20 @@ def reciprocal_rank_fusion(
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores
+
+
+def fuse(
+    dense: Sequence[str], keyword: Sequence[tuple[str, float]], exact: Sequence[str]
+) -> dict[str, float]:
+    """The vector ranking, the keyword ranking (with BM25 scores) and the named-slogan ranking as
+    one score per chunk; a clear keyword winner (KEYWORD_CLEAR_MARGIN) counts as first once more."""
+    rankings = [list(dense), [i for i, _ in keyword], list(exact)]
+    weights = [DENSE_WEIGHT, 1.0, 1.0]
+    runner_up = keyword[1][1] if len(keyword) > 1 else 0.0
+    if keyword and keyword[0][1] >= KEYWORD_CLEAR_MARGIN * runner_up:
+        rankings.append([keyword[0][0]])
+        weights.append(1.0)
+    return reciprocal_rank_fusion(rankings, weights=weights)
 
 
 def char_ngrams(text: str, n: int = 3) -> set[str]:
@@ -124,10 +144,7 @@ class Retriever:
         exact = self.keywords.search_tokens(
             named, self.candidates, speech_ids=filters.speech_ids, sources=filters.sources
         )
-        fused = reciprocal_rank_fusion(
-            [[d[0] for d in dense], [i for i, _ in keyword], [i for i, _ in exact]],
-            weights=[DENSE_WEIGHT, 1.0, 1.0],
-        )
+        fused = fuse([d[0] for d in dense], keyword, [i for i, _ in exact])
         order = sorted(fused, key=lambda i: -fused[i])
 
         found = {chunk_id: (text, meta, sim) for chunk_id, text, meta, sim in dense}

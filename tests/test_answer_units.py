@@ -18,7 +18,7 @@ from rag.answer.extractive import (
 )
 from rag.api import check_question
 from rag.conversation import is_follow_up, nth_item, retrieval_query
-from rag.retrieve import Filters, drop_near_duplicates, reciprocal_rank_fusion, rerank
+from rag.retrieve import Filters, drop_near_duplicates, fuse, reciprocal_rank_fusion, rerank
 from rag.types import Passage
 
 
@@ -36,6 +36,15 @@ def test_rrf_rewards_agreement_between_rankings() -> None:
     assert set(scores) == {"a", "b", "c", "d"}
     weighted = reciprocal_rank_fusion([["a", "b"], ["b", "a"]], weights=[0.6, 1.0])
     assert weighted["b"] > weighted["a"], "the heavier ranking decides a tie"
+
+
+def test_a_clear_keyword_winner_is_not_buried_by_fusion() -> None:
+    dense = ["m", "n", "o", "p"]
+    keyword = [("w", 25.5), ("m", 7.8), ("n", 7.3), ("o", 7.0)]  # "w" holds the question's rare words
+    fused = fuse(dense, keyword, [])
+    assert max(fused, key=fused.get) == "w"
+    close = fuse(dense, [("w", 8.0), ("m", 7.8), ("n", 7.3), ("o", 7.0)], [])
+    assert max(close, key=close.get) == "m", "a close keyword race is left to agreement between rankings"
 
 
 def test_near_duplicates_keep_the_better_ranked() -> None:
