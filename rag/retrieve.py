@@ -27,9 +27,10 @@ DENSE_WEIGHT = 0.7
 # A keyword hit that clearly outscores the rest (BM25 at least this multiple of the runner-up's) holds
 # the question's rare words together; rank fusion alone buries it under passages both rankings put
 # midway ("病险小水库…除险加固": keyword 1st at 25.5 vs 7.8, outside the fused top 10). It counts as
-# first in one more ranking. Chosen on eval/calibration.jsonl (1.0–1.75): MRR@10 0.906 → 0.917,
-# hit@5 unchanged at 0.970; test 0.896 → 0.957, dev 0.906 → 0.917.
-KEYWORD_CLEAR_MARGIN = 1.2
+# first in one more ranking. On eval/calibration.jsonl (margins 1.0–1.75) MRR@10 goes 0.906 → 0.914
+# at 1.5 (0.917 at 1.2, one question's rank; the answers are the same for 1.2–1.5, and 1.5 fires for
+# 60% of questions rather than 80%); hit@5 stays 0.970. Test: 0.896 → 0.937, hit@5 0.985.
+KEYWORD_CLEAR_MARGIN = 1.5
 NEAR_DUPLICATE = 0.8
 
 
