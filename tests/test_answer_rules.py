@@ -68,6 +68,20 @@ def test_list_lead_still_takes_its_items(colon: str, open_: str, close: str) -> 
     assert [f.text for f in continuation(lead, following)] == [following[0].text, following[1].text]
 
 
+@pytest.mark.parametrize(
+    ("open_", "close", "comma", "period"), [("（", "）", "，", "。"), ("(", ")", ",", ".")]
+)
+def test_a_heading_body_is_taken_when_the_next_section_follows_it(
+    open_: str, close: str, comma: str, period: str
+) -> None:
+    lead = f"{open_}五{close}推进智慧工地建设{period}"
+    following = [
+        Following(0, 12, 40, f"在建项目要全部安装塔吊安全监控系统{comma}实施自动化监测{period}"),
+        Following(1, 0, 12, f"三、强化保障{period}"),  # the next chunk opens the next section
+    ]
+    assert [f.text for f in continuation(lead, following)] == [following[0].text]
+
+
 @pytest.mark.parametrize("marks", [("？", "“", "”"), ("?", '"', '"')])
 def test_unmatched_quotes_takes_passed_slogans(marks: tuple[str, str, str]) -> None:
     mark, left, right = marks

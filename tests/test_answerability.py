@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ingest.index.keywords import KeywordDoc, KeywordIndex
+from ingest.index.text import split_sentences
 from ingest.index.tokenize import tokenize
 from rag.answer.answerability import (
     asked_attribute,
@@ -230,6 +231,19 @@ def test_a_list_that_follows_a_quoted_sentence_is_quoted_for_a_set_question(full
     answer = composer.follow_lead(list(chosen), [passage], wants_set=True)
     assert [s.text[:2] for s in answer] == ["创建", "当前", "一是", "二是", "三是"]
     assert composer.follow_lead(list(chosen), [passage], wants_set=False) == chosen
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_heading_brings_its_whole_list_when_its_first_item_is_already_quoted(fullwidth: bool) -> None:
+    heading = "（二）加快老旧管网更新改造。"
+    items = "1.年内完成更新改造62公里。2.竣工验收不合格的一律不得通气。3.高压管线每天至少巡查一次。"
+    text = both(heading + items + "（三）加强宣传教育。")[0 if fullwidth else 1]
+    passage = _passage(text)
+    spans = split_sentences(text)
+    first, second = (Sentence(0, s.start, s.end, text[s.start : s.end], 1.0) for s in spans[:2])
+    composer = AnswerComposer(_Vectors({}), Settings(), keywords=None, store=_NoMoreChunks())  # type: ignore[arg-type]
+    answer = composer.follow_lead([first, second], [passage], wants_set=True)
+    assert [s.text[:2] for s in answer] == [first.text[:2], "1.", "2.", "3."]
 
 
 def test_question_words_are_not_focus() -> None:

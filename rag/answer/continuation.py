@@ -134,7 +134,9 @@ def continuation(lead_text: str, following: Sequence[Following]) -> list[Followi
     first = [f for f in following[:FIRST_ITEM_WITHIN] if LIST_MARK.match(f.text)]
     lead_style = item_style(lead_text)
     if first and item_style(first[0].text) != lead_style and not is_first_item(first[0].text):
-        return []  # "（二）…" after the lead: the next section of an earlier list, not the lead's own
+        if first[0] is following[0]:
+            return []  # "（二）…" after the lead: the next section of an earlier list, not the lead's own
+        first = []  # the lead's body, then the next section ("三、…"): the body is the answer
     if first and (style := item_style(first[0].text)) != lead_style:
         level = _LEVEL.get(style or "", 3)
         items = []

@@ -31,8 +31,13 @@ def follow_lead(
     lead = chosen[0]
     if not needs_continuation(lead.text):
         return follow_list(chosen, passages, next_chunk) if wants_set else chosen
-    lists_already = any(
-        s.passage == lead.passage and s.start >= lead.end and LIST_MARK.match(s.text) for s in chosen[1:]
+    # One item quoted after a heading is the sentence that follows it, not the list (that has more).
+    lists_already = (
+        sum(
+            s.passage == lead.passage and s.start >= lead.end and bool(LIST_MARK.match(s.text))
+            for s in chosen[1:]
+        )
+        >= 2
     )
     if lists_already and not is_question(lead.text):
         return chosen
