@@ -7,7 +7,7 @@ import pytest
 from ingest.index.tokenize import is_word, tokenize
 from rag.answer.answerability import named_documents, scope_matches, states_value
 from rag.answer.checks import question_parts, unmatched_quotes
-from rag.answer.continuation import Following, continuation, is_first_item
+from rag.answer.continuation import Following, continuation, is_first_item, item_number, later_items
 from rag.types import Passage
 
 
@@ -80,6 +80,42 @@ def test_a_heading_body_is_taken_when_the_next_section_follows_it(
         Following(1, 0, 12, f"三、强化保障{period}"),  # the next chunk opens the next section
     ]
     assert [f.text for f in continuation(lead, following)] == [following[0].text]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("二是加强领导。", 2),
+        ("（三）严防溺水。", 3),
+        ("(3)严防溺水.", 3),
+        ("12.加强领导.", 12),
+        ("１２．加强领导。", 12),
+        ("第十一，加强领导。", 11),
+        ("二十要压实责任。", 20),
+        ("加强领导。", None),
+    ],
+)
+def test_item_numbers(text: str, number: int | None) -> None:
+    assert item_number(text) == number
+
+
+@pytest.mark.parametrize(("comma", "period"), [("，", "。"), (",", ".")])
+def test_later_items_of_an_inline_list(comma: str, period: str) -> None:
+    lead = f"一是气候异常{comma}降雨量可能偏多一到二成{period}"
+    following = [
+        Following(0, 20, 30, f"据气象局预测{period}"),
+        Following(0, 30, 40, f"二是工程隐患依然存在{period}"),
+        Following(0, 40, 50, f"三是城市内涝风险上升{period}"),
+        Following(0, 50, 60, f"二是做好工作准备{period}"),  # numbered out of turn: another list
+    ]
+    assert [f.text[:2] for f in later_items(lead, following)] == ["二是", "三是"]
+    # Outline sections are not items of one list: （三） does not follow （二） as a reason.
+    assert (
+        later_items(
+            f"（二）严格落实综合监管责任{period}", [Following(0, 20, 30, f"（三）严格落实主体责任{period}")]
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize("marks", [("？", "“", "”"), ("?", '"', '"')])

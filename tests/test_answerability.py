@@ -246,6 +246,23 @@ def test_a_heading_brings_its_whole_list_when_its_first_item_is_already_quoted(f
     assert [s.text[:2] for s in answer] == [first.text[:2], "1.", "2.", "3."]
 
 
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_lead_that_is_one_item_brings_the_later_items_for_a_set_question(fullwidth: bool) -> None:
+    text = both(
+        "为什么说形势更严峻？一是气候异常，降雨偏多。二是工程隐患依然存在。三是一些干部存在麻痹思想。"
+    )[0 if fullwidth else 1]
+    passage = _passage(text)
+    spans = split_sentences(text)
+    lead = Sentence(0, spans[1].start, spans[1].end, text[spans[1].start : spans[1].end], 1.0)
+    composer = AnswerComposer(_Vectors({}), Settings(), keywords=None, store=_NoMoreChunks())  # type: ignore[arg-type]
+    assert [s.text[:2] for s in composer.follow_lead([lead], [passage], wants_set=True)] == [
+        "一是",
+        "二是",
+        "三是",
+    ]
+    assert composer.follow_lead([lead], [passage], wants_set=False) == [lead]
+
+
 def test_question_words_are_not_focus() -> None:
     tokens = content_tokens(tokenize("江宁市去年危化品领域出了几起事故、死了几个人？"))
     assert "危化品" in tokens

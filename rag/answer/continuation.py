@@ -11,6 +11,7 @@ fetching the next chunk of the same speech when the passage ends first.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ HEADING_MAX_CHARS = 24
 MAX_ITEMS = 6
 BODY_SENTENCES = 2
 # Sentences after the lead looked at (the list may start a sentence or two later).
-WINDOW = 14
+WINDOW = 30
 FIRST_ITEM_WITHIN = 2
 
 
@@ -162,6 +163,53 @@ def continuation(lead_text: str, following: Sequence[Following]) -> list[Followi
             break
         body.append(sentence)
     return body
+
+
+_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+
+
+def item_number(text: str) -> int | None:
+    """The ordinal of a list item (二是 → 2, （三） → 3, 12. → 12, 第十一 → 11), full- or half-width."""
+    match = LIST_MARK.match(text.strip())
+    if not match:
+        return None
+    mark = unicodedata.normalize("NFKC", match.group(0))
+    if digits := re.search(r"\d+", mark):
+        return int(digits.group(0))
+    numeral = re.search(r"[一二三四五六七八九十]+", mark)
+    if not numeral:
+        return None
+    tens, _, units = numeral.group(0).rpartition("十")
+    if "十" not in numeral.group(0):
+        return _DIGITS.get(units) if len(units) == 1 else None
+    return (_DIGITS.get(tens, 1) if tens else 1) * 10 + (_DIGITS.get(units, 0) if units else 0)
+
+
+# The marks of items inside a passage; （一） and 一、 mark outline sections, not reasons of one list.
+_INLINE_STYLES = {"是", "要", "第", "."}
+
+
+def later_items(item_text: str, following: Sequence[Following]) -> list[Following]:
+    """The items after an inline list item, in the same list: the same mark, numbered on from it
+    (二是 after 一是), up to the next heading of a higher level."""
+    style = item_style(item_text)
+    number = item_number(item_text)
+    if style not in _INLINE_STYLES or number is None:
+        return []
+    level = _LEVEL.get(style, 3)
+    items: list[Following] = []
+    for sentence in following:
+        sentence_style = item_style(sentence.text)
+        if sentence_style == style:
+            if item_number(sentence.text) != number + 1:
+                break  # another list of the same kind
+            items.append(sentence)
+            number += 1
+            if len(items) >= MAX_ITEMS:
+                break
+        elif sentence_style is not None and _LEVEL.get(sentence_style, 3) < level:
+            break
+    return items
 
 
 def _as_passage(chunk_id: str, text: str, meta: dict[str, Any], like: Passage) -> Passage:

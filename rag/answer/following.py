@@ -13,6 +13,7 @@ from rag.answer.continuation import (
     following_sentences,
     is_first_item,
     is_question,
+    later_items,
     needs_continuation,
 )
 from rag.answer.scoring import Sentence
@@ -27,10 +28,21 @@ def follow_lead(
 ) -> list[Sentence]:
     """When the best sentence only announces the answer — restates the question, is a heading,
     or opens a list — quote what follows it (items, the heading's body), across chunks of the
-    same speech (appended to passages); a restated question is not quoted at all."""
+    same speech (appended to passages); a restated question is not quoted at all. For a question
+    that asks for several things, a lead that is one item of a list brings the list's later items."""
     lead = chosen[0]
-    if not needs_continuation(lead.text):
-        return follow_list(chosen, passages, next_chunk) if wants_set else chosen
+    if needs_continuation(lead.text):
+        chosen = _announced(chosen, passages, next_chunk)
+    elif wants_set:
+        chosen = follow_list(chosen, passages, next_chunk)
+    if wants_set and chosen[0] is lead and LIST_MARK.match(lead.text):
+        chosen = follow_items(chosen, passages, next_chunk)
+    return chosen
+
+
+def _announced(chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk) -> list[Sentence]:
+    """What a lead that announces the answer is followed by, quoted after it (see follow_lead)."""
+    lead = chosen[0]
     # One item quoted after a heading is the sentence that follows it, not the list (that has more).
     lists_already = (
         sum(
@@ -52,6 +64,24 @@ def follow_lead(
             new.append(sentence)
             texts.add(sentence.text)
     return new
+
+
+def follow_items(chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk) -> list[Sentence]:
+    """For a question that asks for several things, a lead that is one item of a list ("一是气候异常，
+    …" for "为什么说今年形势更严峻？") is one reason of several: the list's later items follow it."""
+    lead = chosen[0]
+    following = following_sentences(passages, lead.passage, lead.end, next_chunk)
+    quoted = {s.text for s in chosen}
+    items = [
+        Sentence(f.passage, f.start, f.end, f.text, 0.0)
+        for f in later_items(lead.text, following)
+        if f.text not in quoted
+    ]
+    if not items:
+        return chosen
+    own = [s for s in chosen[1:] if s.passage == lead.passage and lead.end <= s.start < items[0].start]
+    rest = [s for s in chosen[1:] if s not in own and not repeats(s, items)]
+    return [lead, *own, *items, *rest]
 
 
 def follow_list(chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk) -> list[Sentence]:
