@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.index.tokenize import is_word, tokenize
-from rag.answer.answerability import named_documents, scope_matches, states_value
+from rag.answer.answerability import named_documents, ratio_about, scope_matches, states_value
 from rag.answer.checks import question_parts, unmatched_quotes
 from rag.answer.continuation import Following, continuation, is_first_item, item_number, later_items
 from rag.types import Passage
@@ -80,6 +80,18 @@ def test_a_heading_body_is_taken_when_the_next_section_follows_it(
         Following(1, 0, 12, f"三、强化保障{period}"),  # the next chunk opens the next section
     ]
     assert [f.text for f in continuation(lead, following)] == [following[0].text]
+
+
+@pytest.mark.parametrize(("mark", "comma", "colon"), [("？", "，", "："), ("?", ",", ":")])
+def test_a_ratio_must_be_said_of_what_the_question_asks_about(mark: str, comma: str, colon: str) -> None:
+    question = f"专职安全管理人员按什么比例配备{mark}"
+    beside = f"项目负责人带班时间不得少于施工时间的80%{comma}专职安全管理人员必须足额配备。"
+    assert not ratio_about(question, beside, ["专职", "管理人员", "配备"])
+    subject_before = f"高处坠落事故5起{comma}占事故总数的55.6%。"
+    assert ratio_about(f"高处坠落占比多少{mark}", subject_before, ["高处", "坠落"])
+    one_to_two = f"按照1{colon}2的比例培养村党组织书记后备人选。"
+    assert ratio_about(f"书记后备人选按什么比例培养{mark}", one_to_two, ["书记", "后备"])
+    assert ratio_about(f"有多少人{mark}", beside, ["人"]), "only ratio questions are checked"
 
 
 @pytest.mark.parametrize(

@@ -247,6 +247,23 @@ _HOLDS_RATIO = re.compile(
 )
 
 
+_CLAUSE = re.compile(r"[,，;；。!！?？]")  # not colons: "1:2" is a ratio
+
+
+def ratio_about(question: str, sentence: str, words: Sequence[str]) -> bool:
+    """For a ratio question, does a clause that holds a share also name something the question asks
+    about (in it or in the clause before)? A share beside the focus is about something else
+    ("带班时间不少于80%，专职人员足额配备" for "专职人员按什么比例配备")."""
+    if not _ASKS_RATIO.search(question):
+        return True
+    clauses = _CLAUSE.split("".join(sentence.replace("％", "%").split()))
+    # The clause before it counts too: its subject often stands there ("坠落事故5起，占总数的55.6%").
+    return any(
+        _HOLDS_RATIO.search(clause) and any(w in "".join(clauses[max(0, i - 1) : i + 1]) for w in words)
+        for i, clause in enumerate(clauses)
+    )
+
+
 def states_value(question: str, sentence: str) -> bool:
     """Does the sentence state the kind of value the question asks for?"""
     text = sentence.replace("％", "%")
