@@ -29,7 +29,8 @@ HEADING_MAX_CHARS = 24
 # Items taken from a list that follows a lead, and sentences of a heading's body.
 MAX_ITEMS = 6
 BODY_SENTENCES = 2
-# Sentences after the lead looked at (the list may start a sentence or two later).
+# Sentences after the lead looked at (the list may start a sentence or two later, and items with a
+# few sentences of body each run long: at 14 the third of three such items was cut off).
 WINDOW = 30
 FIRST_ITEM_WITHIN = 2
 
