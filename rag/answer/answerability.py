@@ -248,6 +248,7 @@ _HOLDS_RATIO = re.compile(
 
 
 _CLAUSE = re.compile(r"[,，;；。!！?？]")  # not colons: "1:2" is a ratio
+_RATIO_WORDS = {"比例", "占比", "百分比", "比重"}
 
 
 def ratio_about(question: str, sentence: str, words: Sequence[str]) -> bool:
@@ -256,6 +257,7 @@ def ratio_about(question: str, sentence: str, words: Sequence[str]) -> bool:
     ("带班时间不少于80%，专职人员足额配备" for "专职人员按什么比例配备")."""
     if not _ASKS_RATIO.search(question):
         return True
+    words = [w for w in words if w not in _RATIO_WORDS]  # what it asks, not what it is about
     clauses = _CLAUSE.split("".join(sentence.replace("％", "%").split()))
     # The clause before it counts too: its subject often stands there ("坠落事故5起，占总数的55.6%").
     return any(

@@ -96,7 +96,6 @@ NO_INDEX = "索引里还没有讲话。请先导入讲话文件(python -m ingest
 # A passage lacking this many of the question's specific terms (and most of their weight) is about
 # something else; one missing term is most often a paraphrase. Calibrated on eval/calibration.jsonl.
 MIN_MISSING_TERMS = 2
-_RATIO_WORDS = {"比例", "占比", "百分比", "比重"}  # what a ratio question asks, not what it is about
 # Questions that ask for several things: items, reasons, problems.
 ASKS_FOR_SET = re.compile(WANTS_LIST.pattern + r"|为什么|为何|原因|理由|不足|短板|问题")
 
@@ -331,7 +330,7 @@ class AnswerComposer:
             (s, share)
             for s in chosen
             if states_value(part, s.text)
-            and ratio_about(part, s.text, [w for w in own if w not in _RATIO_WORDS])
+            and ratio_about(part, s.text, list(own))
             and scope_matches(part, s.text + context[s.passage])
             and (share := missing_share(own, s.text + context[s.passage])) < settings.value_focus_missing_max
         ]
