@@ -14,6 +14,7 @@ from ingest.index.tokenize import tokenize
 from rag.answer.answerability import (
     asked_attribute,
     asks_value,
+    concepts,
     content_tokens,
     generic_terms,
     missing_share,
@@ -273,8 +274,24 @@ def test_question_words_are_not_focus() -> None:
 def test_missing_terms_count_overlapping_pieces_once() -> None:
     weights = {"有效": 1.0, "效期": 1.0, "有效期": 2.0, "特种": 1.0}
     assert missing_terms(weights, "特种作业人员必须持证上岗") == ["有效期"]
-    assert missing_share(weights, "特种作业人员必须持证上岗") == pytest.approx(0.8)
+    # one word, one weight: 有效期 (2.0) is missing, 特种 (1.0) is there
+    assert missing_share(weights, "特种作业人员必须持证上岗") == pytest.approx(2 / 3)
     assert missing_share({}, "anything") == 0.0
+
+
+def test_a_word_cut_into_pieces_weighs_as_one_word() -> None:
+    # search-mode cuts 自行车 into three pieces; summed, they would outweigh 入户 and 充电
+    weights = {"电动": 4.6, "自行": 4.3, "行车": 4.3, "自行车": 4.3, "入户": 4.6, "充电": 6.2}
+    assert [(head, weight) for head, _, weight in concepts(weights)] == [
+        ("自行车", 4.3),
+        ("电动", 4.6),
+        ("入户", 4.6),
+        ("充电", 6.2),
+    ]
+    text = "电动自行车骑乘人员要佩戴安全头盔"
+    assert missing_share(weights, text) == pytest.approx(10.8 / 19.7)
+    # a word whose pieces are partly there is partly missing
+    assert 0 < missing_share({"自建": 6.0, "建房": 6.0, "自建房": 6.0}, "农村建房") < 1
 
 
 def test_generic_vocabulary_comes_from_the_corpus(tmp_path: Path) -> None:

@@ -99,13 +99,31 @@ def missing_terms(weights: dict[str, float], text: str) -> list[str]:
     return [t for t in missing if not any(t != other and t in other for other in missing)]
 
 
+def concepts(weights: dict[str, float]) -> list[tuple[str, list[str], float]]:
+    """The question's terms grouped by word: search-mode segmentation cuts one word into overlapping
+    pieces (自行车 → 自行, 行车, 自行车), and summing the pieces would make one word outweigh
+    three others. Each group is (its longest term, its pieces, its weight: the largest piece's)."""
+    ordered = sorted(weights, key=len, reverse=True)
+    groups: dict[str, list[str]] = {}
+    for term in ordered:
+        head = next((h for h in groups if term in h), term)
+        groups.setdefault(head, []).append(term)
+    return [(head, pieces, max(weights[p] for p in pieces)) for head, pieces in groups.items()]
+
+
 def missing_share(weights: dict[str, float], text: str) -> float:
-    """Share of the question's specific weight that the text does not hold."""
-    total = sum(weights.values())
+    """Share of the question's specific weight that the text does not hold, word by word (see
+    concepts); a word whose pieces are partly there counts as partly missing."""
+    groups = concepts(weights)
+    total = sum(weight for _, _, weight in groups)
     if total <= 0:
         return 0.0
     squashed = "".join(text.split())
-    return sum(w for t, w in weights.items() if t not in squashed) / total
+    missing = 0.0
+    for _, pieces, weight in groups:
+        lacking = sum(weights[p] for p in pieces if p not in squashed)
+        missing += weight * lacking / sum(weights[p] for p in pieces)
+    return missing / total
 
 
 # Words that ask rather than name: "几起", "多少次", "哪个", "什么时候", "意思", "它们"…
