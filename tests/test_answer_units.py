@@ -81,6 +81,13 @@ def test_answer_types_and_quotes() -> None:
     assert not missing_answer_type("事故后多长时间内报告?", [_sentence("要在1小时内报告。")])
     assert missing_answer_type("是哪个文件规定的?", [_sentence("要先通风再检测。")])
     assert not missing_answer_type("怎么做?", [_sentence("要先通风再检测。")])
+    for mark in ("？", "?"):  # a body asked for: the sentence must name one
+        asked = f"食堂燃气报警装置由哪个部门验收{mark}"
+        assert missing_answer_type(asked, [_sentence("餐饮企业必须安装可燃气体报警装置，并与切断阀联动。")])
+        assert not missing_answer_type(asked, [_sentence("县市场监管局要加强对报警装置的检查。")])
+        assert not missing_answer_type(
+            f"哪些部门要参与{mark}", [_sentence("公安、交通运输等部门要各负其责，密切配合。")]
+        )
     passages = [_passage("严格执行“四个一律”“五个一批”。")]
     assert unmatched_quotes("“先通风、再检测、后作业”是哪个文件规定的?", passages) == [
         "先通风、再检测、后作业"

@@ -34,11 +34,16 @@ _ANSWER_TYPES = (
         re.compile(r"哪个文件|什么文件|哪部|哪项法规|哪个规定|什么规定|哪份文件|依据什么"),
         re.compile(r"《[^》]+》|[\dxX×]+号(文件|令|文)"),
     ),
+    # "由哪个部门验收" is answered by a sentence that names a body, not one about the object alone.
+    (
+        re.compile(r"(哪个|哪些|什么|哪一?级|哪家)(部门|机构|单位)"),
+        re.compile(r"部门|机构|单位|政府|指挥部|委员会|办公室|中心|大队|支队|公司|[局委办厅署]"),
+    ),
 )
 
 
 def missing_answer_type(question: str, sentences: Sequence[Sentence]) -> bool:
-    """The question asks for a year, a duration or a document, and no chosen sentence has one."""
+    """The question asks for a year, a duration, a document or a body, and no chosen sentence has one."""
     text = "".join(s.text for s in sentences)
     return any(asks.search(question) and not holds.search(text) for asks, holds in _ANSWER_TYPES)
 
