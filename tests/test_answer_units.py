@@ -79,6 +79,10 @@ def test_answer_types_and_quotes() -> None:
     assert not missing_answer_type("是从哪一年开始的?", [_sentence("2002年起每年6月开展。")])
     assert missing_answer_type("事故后多长时间内报告?", [_sentence("3月25日交办了问题。")])
     assert not missing_answer_type("事故后多长时间内报告?", [_sentence("要在1小时内报告。")])
+    assert not missing_answer_type(
+        "在一个园区要固定待多久？", [_sentence("每个专家组固定在相应园区三年不变。")]
+    )
+    assert missing_answer_type("在一个园区要固定待多久？", [_sentence("2024年成立了专家组。")])
     assert missing_answer_type("是哪个文件规定的?", [_sentence("要先通风再检测。")])
     assert not missing_answer_type("怎么做?", [_sentence("要先通风再检测。")])
     for mark in ("？", "?"):  # a body asked for: the sentence must name one

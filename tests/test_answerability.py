@@ -127,6 +127,17 @@ def test_value_questions_and_the_sentences_that_answer_them() -> None:
 
 
 @pytest.mark.parametrize("mark", ["？", "?"])
+def test_a_list_or_a_share_asked_beside_a_value(mark: str) -> None:
+    # "哪几件事" asks for a list: the sum asked beside it needs no count of 件
+    asked = f"今年拨了多少专项经费，主要用在哪几件事上{mark}"
+    assert states_value(asked, "县财政今年安排专项资金860万元，重点用于监控升级和校车更新。")
+    # 大约 is no attribute a passage must name
+    asked = f"死亡的人当中，没戴头盔的大约占多少{mark}"
+    assert asked_attribute(asked) is None
+    assert states_value(asked, "其中死者未佩戴安全头盔的占八成以上。")
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
 def test_the_attribute_a_question_asks_for(mark: str) -> None:
     assert asked_attribute(f"应急管理部的部长是谁{mark}") == "部长"
     assert asked_attribute(f"特种作业操作证的有效期是几年{mark}") == "有效期"
