@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ingest.index.keywords import KeywordDoc, KeywordIndex
 from ingest.index.tokenize import find_slogans, tokenize
 from rag.answer.extractive import (
@@ -181,3 +183,23 @@ def test_a_but_after_the_lead_is_quoted_even_when_a_list_was_found() -> None:
     chosen = select_sentences(sentences, passages, wants_list=True)
     assert texts[1] in [s.text for s in chosen]
     assert texts[2] in [s.text for s in chosen], "the list is still there"
+
+
+@pytest.mark.parametrize("marks", [("（二）", "（三）"), ("(二)", "(三)")])
+def test_the_heading_above_the_lead_brings_no_sibling_sections(marks: tuple[str, str]) -> None:
+    """For "经费主要用在哪几件事上" the lead lists them itself; the heading above it ("（三）加强经费
+    保障。") is a section, and its siblings ("（二）强化部门协同。") are other sections, not items."""
+    from rag.answer.selection import select_sentences
+
+    texts = [
+        f"{marks[0]}强化部门协同。",
+        f"{marks[1]}加强经费保障。",
+        "县财政安排资金860万元，重点用于监控和校车。",
+    ]
+    passages = [_passage("".join(texts), "c1")]
+    starts = [0, len(texts[0]), len(texts[0]) + len(texts[1])]
+    scores = [0.1, 0.5, 1.0]
+    sentences = [_sentence(t, 0, start, score) for t, start, score in zip(texts, starts, scores, strict=True)]
+    chosen = [s.text for s in select_sentences(sentences, passages, wants_list=True)]
+    assert chosen[0] == texts[2]
+    assert texts[0] not in chosen

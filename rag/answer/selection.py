@@ -93,7 +93,7 @@ def sibling_items(ranked: list[Sentence], lead: Sentence) -> list[Sentence]:
         ),
         None,
     )
-    if anchor is None:
+    if anchor is None or _heads(anchor, lead, ranked):
         return []
     style = item_style(anchor.text)
     same_list = sorted(
@@ -101,6 +101,17 @@ def sibling_items(ranked: list[Sentence], lead: Sentence) -> list[Sentence]:
         key=lambda s: s.start,
     )
     return same_list[:MAX_LIST_ITEMS]
+
+
+def _heads(item: Sentence, lead: Sentence, sentences: list[Sentence]) -> bool:
+    """Is the item the heading of the lead's own section? Its siblings are then other sections,
+    not the things the lead lists ("（三）加强经费保障。县财政……重点用于……" for 用在哪几件事)."""
+    if item.passage != lead.passage or item.start >= lead.start:
+        return False
+    return not any(
+        s.passage == lead.passage and item.start < s.start < lead.start and LIST_MARK.match(s.text)
+        for s in sentences
+    )
 
 
 def list_items_after(lead: Sentence, sentences: list[Sentence]) -> list[Sentence]:
