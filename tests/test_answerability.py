@@ -26,7 +26,7 @@ from rag.answer.answerability import (
 )
 from rag.answer.continuation import continuation, following_sentences, is_question, needs_continuation
 from rag.answer.extractive import AnswerComposer, undefined_terms
-from rag.answer.scoring import Sentence
+from rag.answer.scoring import Sentence, score_sentences
 from rag.config import Settings
 from rag.types import Passage
 
@@ -366,3 +366,35 @@ def test_a_semicolon_series_runs_to_its_full_stop(fullwidth: bool) -> None:
     following = following_sentences([_passage(text)], 0, end, lambda p: None)
     series = continuation(text[:end], following)
     assert [s.text[:4] for s in series] == ["物体打击", "起重伤害"]
+
+
+class _Openings:
+    """Stands in for ChunkStore.titled_openings: (title with speaker line, first chunk) per speech."""
+
+    def titled_openings(self, speech_ids: Any) -> dict[str, tuple[str, str]]:
+        heads = {
+            "flood": (
+                "在全市防汛工作会议上的讲话\n临江市副市长　周建明",
+                "同志们：今天召开全市防汛工作会议，分析今年汛期形势。",
+            ),
+            "other": ("在安全生产工作会议上的讲话", "同志们：今天召开全区安全生产工作会议。"),
+        }
+        return {i: heads[i] for i in speech_ids}
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_the_place_a_question_names_picks_the_speech_whose_speaker_line_names_it(mark: str) -> None:
+    """ "今年临江防汛形势": 临江 stands only in the flood speech's speaker line, 今年/防汛/形势 in its
+    opening. Those words pick that speech; its sentence that says why is the lead, not another
+    meeting's "今年的形势将会更加严峻"."""
+    composer = AnswerComposer(_Vectors({}), Settings(), keywords=None, store=_Openings())  # type: ignore[arg-type]
+    passages = [
+        _passage(f"为什么说今年的防汛形势更加严峻{mark}一是气候异常。", "c1", "flood"),
+        _passage("（三）今年的形势将会更加严峻。", "c2", "other"),
+    ]
+    question = f"为什么说今年临江防汛形势更严峻{mark}"
+    tokens = tokenize(question)
+    idf = dict.fromkeys(tokens, 1.0)
+    scored = score_sentences(tokens, passages, idf, occasions=composer.occasions(passages))
+    best = max(scored, key=lambda s: s.score)
+    assert best.passage == 0 and best.text.startswith("为什么说")

@@ -245,3 +245,24 @@ def test_ingest_into_a_chroma_server(
     assert ChunkStore.open(remote, remote.embedding_model).count() == first.chunks
     again = ingest_paths([speech], remote, embedder=embedder, progress=False)
     assert again.embedded == 0 and again.chunks_unchanged == first.chunks
+
+
+def test_a_speech_opening_carries_its_speaker_line_and_place(settings: Settings) -> None:
+    """The answer layer reads a speech's occasion from here: a question that names the speaker's city
+    ("临江") picks that speech, though the city stands only in the speaker line, not in the text."""
+    import numpy as np
+
+    store = ChunkStore.open(settings, settings.embedding_model)
+    meta = {"speech_id": "s1", "position": 0, "speech_title": "在全市防汛工作会议上的讲话"}
+    store.upsert(
+        ["c1", "c2"],
+        ["同志们：今天召开全市防汛工作会议。", "同志们：今天开会。"],
+        [{**meta, "speaker": "临江市副市长　周建明", "place": "临江"}, {**meta, "speech_id": "s2"}],
+        np.ones((2, 384), dtype=np.float32),
+    )
+    openings = store.titled_openings(["s1", "s2"])
+    assert openings["s1"] == (
+        "在全市防汛工作会议上的讲话\n临江市副市长　周建明\n临江",
+        "同志们：今天召开全市防汛工作会议。",
+    )
+    assert openings["s2"][0] == "在全市防汛工作会议上的讲话"

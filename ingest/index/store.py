@@ -271,7 +271,8 @@ class ChunkStore:
         return {speech_id: text for speech_id, (_, text) in self.titled_openings(speech_ids).items()}
 
     def titled_openings(self, speech_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """Each speech's own title (not the display title that tells it from others) and first chunk."""
+        """Each speech's own title (not the display title that tells it from others) with its speaker
+        line and place, and its first chunk: where a speech says whose and which meeting it is."""
         ids = list(speech_ids)
         if not ids:
             return {}
@@ -279,7 +280,18 @@ class ChunkStore:
             where={"$and": [{"speech_id": {"$in": ids}}, {"position": 0}]}, include=["documents", "metadatas"]
         )
         return {
-            m["speech_id"]: (str(m.get("original_title") or m.get("speech_title") or ""), d)
+            m["speech_id"]: (
+                "\n".join(
+                    str(field)
+                    for field in (
+                        m.get("original_title") or m.get("speech_title"),
+                        m.get("speaker"),
+                        m.get("place"),
+                    )
+                    if field
+                ),
+                d,
+            )
             for d, m in zip(page["documents"], page["metadatas"], strict=True)
         }
 

@@ -372,7 +372,8 @@ class AnswerComposer:
         return "\n".join(text for _, text, _ in self.store.speech_chunks(speech_id))
 
     def occasions(self, passages: Sequence[Passage]) -> dict[str, str]:
-        """Each speech's own title and opening sentence: where it says what the meeting was.
+        """Each speech's own title, speaker line and opening sentence: where it says whose and what
+        meeting it is (a question naming the speaker's city, "临江", names the speech).
 
         The speech's own title, not the display title: what tells two speeches of one title
         apart is drawn from their openings already, and counting it twice skews the scores."""
