@@ -398,3 +398,16 @@ def test_the_place_a_question_names_picks_the_speech_whose_speaker_line_names_it
     scored = score_sentences(tokens, passages, idf, occasions=composer.occasions(passages))
     best = max(scored, key=lambda s: s.score)
     assert best.passage == 0 and best.text.startswith("为什么说")
+
+
+@pytest.mark.parametrize("mark", ["，", ","])
+def test_a_compound_question_about_a_term_gets_its_definition(mark: str) -> None:
+    """ "“四不两直”是哪些做法?今年要占多少?": the share sentence wins the lead; the definition is added."""
+    from rag.answer.scoring import definitions
+
+    share = Sentence(0, 40, 80, "监督检查中“四不两直”方式要占到一半以上。", 0.6)
+    defining = Sentence(0, 10, 40, f"“四不两直”就是不发通知{mark}不打招呼{mark}直奔基层。", 0.2)
+    heading = Sentence(0, 0, 10, "（三）推行“四不两直”检查。", 0.3)
+    assert definitions(["四不两直"], [share, defining, heading], [share]) == [defining]
+    assert definitions(["四不两直"], [share, defining], [share, defining]) == []
+    assert definitions([], [share, defining], [share]) == []

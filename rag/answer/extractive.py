@@ -48,6 +48,7 @@ from rag.answer.scoring import (
     Sentence,
     asked_terms,
     best,
+    definitions,
     evidence_strength,
     first_sentences,
     score_sentences,
@@ -171,6 +172,7 @@ class AnswerComposer:
         chosen = self.drop_other_speeches(asked, chosen, passages)
         part_leads = [lead for part, lead in part_leads if self._answers_part(part, lead, passages)]
         chosen += [s for s in part_leads if s not in chosen and not repeats(s, chosen)]
+        chosen += definitions(asked.terms, sentences, chosen)
         if self._too_weak(asked, passages, chosen, evidence) or not self.focused(asked, passages, chosen):
             return refusal(question, passages)
         passages = list(passages)

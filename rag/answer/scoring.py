@@ -96,6 +96,22 @@ def score_sentences(
     return scored
 
 
+def definitions(
+    terms: Sequence[str], sentences: Sequence[Sentence], chosen: Sequence[Sentence]
+) -> list[Sentence]:
+    """For each term whose content the question asks, the best sentence that spells it out ("“四不两直”
+    就是……"), when no chosen sentence does: in a compound question the other part may have won the lead."""
+    found = []
+    for term in terms:
+        pattern = re.compile(re.escape(term) + _DEFINITION_AFTER)
+        if any(pattern.search(s.text) for s in [*chosen, *found]):
+            continue
+        defining = [s for s in sentences if pattern.search(s.text)]
+        if defining:
+            found.append(max(defining, key=lambda s: s.score))
+    return found
+
+
 def asked_terms(question: str, known_terms: set[str], slogans: set[str] | None = None) -> list[str]:
     """Slogans whose content the question asks for ("“四个一律”要求什么?"); slogans: the
     question's find_slogans, when already known."""
