@@ -411,3 +411,21 @@ def test_a_compound_question_about_a_term_gets_its_definition(mark: str) -> None
     assert definitions(["四不两直"], [share, defining, heading], [share]) == [defining]
     assert definitions(["四不两直"], [share, defining], [share, defining]) == []
     assert definitions([], [share, defining], [share]) == []
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_a_how_question_prefers_what_must_be_done_to_a_figure(mark: str) -> None:
+    from rag.answer.scoring import ASKS_HOW, DIRECTIVE_BONUS
+
+    question = f"地质灾害隐患点平时怎么巡查{mark}"
+    assert ASKS_HOW.search(question)
+    assert not ASKS_HOW.search(f"这项制度在全市执行得怎么样{mark}")  # how it went, not how to
+    figure = "全市共有地质灾害隐患点212处。"
+    measure = "对每个隐患点都要落实群测群防员，坚持雨中巡查。"
+    passages = [_passage(figure + measure)]
+    tokens = ["地质灾害", "隐患点", "巡查"]
+    idf = {"地质灾害": 1.0, "隐患点": 1.0, "巡查": 0.9}
+    plain = score_sentences(tokens, passages, idf)
+    assert max(plain, key=lambda s: s.score).text == figure
+    directed = score_sentences(tokens, passages, idf, directive_bonus=DIRECTIVE_BONUS)
+    assert max(directed, key=lambda s: s.score).text == measure

@@ -42,7 +42,9 @@ from rag.answer.checks import missing_answer_type, question_parts, unmatched_quo
 from rag.answer.citing import REFUSAL, RELATED_HEADER, cite, refusal, refusal_text
 from rag.answer.following import NextChunk, follow_lead
 from rag.answer.scoring import (
+    ASKS_HOW,
     CJK,
+    DIRECTIVE_BONUS,
     PASSAGE_RANK_DECAY,
     Evidence,
     Sentence,
@@ -201,7 +203,8 @@ class AnswerComposer:
             return self._semantic_sentences(asked.query, passages), []
         idf = self.keywords.idf(asked.tokens)
         occasions = self.occasions(passages)
-        sentences = score_sentences(asked.tokens, passages, idf, asked.terms, occasions)
+        bonus = DIRECTIVE_BONUS if ASKS_HOW.search(asked.question) else 1.0
+        sentences = score_sentences(asked.tokens, passages, idf, asked.terms, occasions, bonus)
         part_leads = [
             (part, lead)
             for part in asked.parts
