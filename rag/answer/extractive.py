@@ -203,7 +203,9 @@ class AnswerComposer:
             return self._semantic_sentences(asked.query, passages), []
         idf = self.keywords.idf(asked.tokens)
         occasions = self.occasions(passages)
-        bonus = DIRECTIVE_BONUS if ASKS_HOW.search(asked.question) else 1.0
+        # (a question that also asks for a list wants its items, whatever their mood)
+        how = ASKS_HOW.search(asked.question) and not WANTS_LIST.search(asked.question)
+        bonus = DIRECTIVE_BONUS if how else 1.0
         sentences = score_sentences(asked.tokens, passages, idf, asked.terms, occasions, bonus)
         part_leads = [
             (part, lead)
