@@ -280,6 +280,9 @@ def test_question_words_are_not_focus() -> None:
     assert "危化品" in tokens
     assert not any("几" in t for t in tokens)
     assert "县里" not in content_tokens(["县里", "病险"])
+    # a bound on the value asked (最少, 至少) qualifies it; the passage need not repeat it
+    assert "最少" not in content_tokens(tokenize("有住校生的学校最少要配几个保安？"))
+    assert "至少" not in content_tokens(tokenize("每年至少演练几次?"))
 
 
 def test_missing_terms_count_overlapping_pieces_once() -> None:
