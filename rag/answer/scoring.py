@@ -32,9 +32,8 @@ DEFINITION_BONUS = 1.5
 # eval/calibration.jsonl (how recall 0.92 → 0.96 at 1.2; 1.4 no better).
 DIRECTIVE_BONUS = 1.2
 _DIRECTIVE = re.compile(r"要|必须|应当|坚持|落实|建立|严格|加强|确保|实行|推行|做到")
-ASKS_HOW = re.compile(
-    r"怎么(?!样)|怎样(?!的)|如何|什么措施|哪些措施"
-)  # not 怎么样 (how it went), nor 采取了什么
+# Not 怎么样 (how it went), nor 采取了什么 (what was done).
+ASKS_HOW = re.compile(r"怎么(?!样)|怎样(?!的)|如何|什么措施|哪些措施")
 PASSAGE_RANK_DECAY = 0.15
 
 
