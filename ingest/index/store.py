@@ -279,21 +279,11 @@ class ChunkStore:
         page = self._collection.get(
             where={"$and": [{"speech_id": {"$in": ids}}, {"position": 0}]}, include=["documents", "metadatas"]
         )
-        return {
-            m["speech_id"]: (
-                "\n".join(
-                    str(field)
-                    for field in (
-                        m.get("original_title") or m.get("speech_title"),
-                        m.get("speaker"),
-                        m.get("place"),
-                    )
-                    if field
-                ),
-                d,
-            )
-            for d, m in zip(page["documents"], page["metadatas"], strict=True)
-        }
+        openings = {}
+        for document, m in zip(page["documents"], page["metadatas"], strict=True):
+            fields = (m.get("original_title") or m.get("speech_title"), m.get("speaker"), m.get("place"))
+            openings[m["speech_id"]] = ("\n".join(str(f) for f in fields if f), document)
+        return openings
 
     def speech_heads(self, speech_ids: Iterable[str]) -> dict[str, str]:
         """Each speech's head: its title, speaker line, place and date, then its first chunk —

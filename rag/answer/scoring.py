@@ -86,7 +86,7 @@ def score_sentences(
     sentence, so within a speech they are left out of the sentence's score. A sentence
     that spells out a term the question asks about counts more.
     """
-    definitions = [re.compile(re.escape(t) + _DEFINITION_AFTER) for t in asked_terms]
+    definitions = [_defines(t) for t in asked_terms]
     occasions = occasions or {}
     scored = []
     for rank, passage in enumerate(passages):
@@ -106,6 +106,11 @@ def score_sentences(
     return scored
 
 
+def _defines(term: str) -> re.Pattern[str]:
+    """The term followed by what spells it out ("“四不两直”就是…", "（…", "一是…")."""
+    return re.compile(re.escape(term) + _DEFINITION_AFTER)
+
+
 def definitions(
     terms: Sequence[str], sentences: Sequence[Sentence], chosen: Sequence[Sentence]
 ) -> list[Sentence]:
@@ -113,7 +118,7 @@ def definitions(
     就是……"), when no chosen sentence does: in a compound question the other part may have won the lead."""
     found = []
     for term in terms:
-        pattern = re.compile(re.escape(term) + _DEFINITION_AFTER)
+        pattern = _defines(term)
         if any(pattern.search(s.text) for s in [*chosen, *found]):
             continue
         defining = [s for s in sentences if pattern.search(s.text)]
