@@ -203,3 +203,29 @@ def test_the_heading_above_the_lead_brings_no_sibling_sections(marks: tuple[str,
     chosen = [s.text for s in select_sentences(sentences, passages, wants_list=True)]
     assert chosen[0] == texts[2]
     assert texts[0] not in chosen
+
+
+@pytest.mark.parametrize("comma", ["，", ","])
+def test_a_passage_earns_its_citation_with_a_term_the_lead_lacks(comma: str) -> None:
+    """Another passage that only repeats the lead's words ("燃气安全检查要加强") is not cited; one
+    that brings a word of the question the lead lacks (餐饮) is, with its other strong sentences."""
+    from rag.answer.selection import select_sentences
+
+    texts = [
+        f"各部门要加强燃气安全检查{comma}不留死角。",
+        f"燃气安全检查要加强{comma}要常态化。",
+        f"餐饮摊点的燃气检查{comma}由城管部门负责。",
+        f"燃气检查发现的问题{comma}要限期整改。",
+    ]
+    passages = [_passage(texts[0], "c1"), _passage(texts[1], "c2"), _passage("".join(texts[2:]), "c3")]
+    sentences = [
+        _sentence(texts[0], 0, 0, 1.0),
+        _sentence(texts[1], 1, 0, 0.95),
+        _sentence(texts[2], 2, 0, 0.9),
+        _sentence(texts[3], 2, len(texts[2]), 0.85),
+    ]
+    terms = ["燃气", "检查", "餐饮"]
+    chosen = [s.text for s in select_sentences(sentences, passages, terms=terms)]
+    assert chosen == [texts[0], texts[2], texts[3]]
+    every = [s.text for s in select_sentences(sentences, passages)]
+    assert texts[1] in every, "without the question's words every strong sentence supports"

@@ -170,7 +170,10 @@ class AnswerComposer:
         if not evidence.lexical and evidence.similarity < self.settings.min_similarity_crosslingual:
             return refusal(question, passages)
         sentences, part_leads = self._scores(asked, passages)
-        chosen = select_sentences(sentences, passages, wants_list=bool(WANTS_LIST.search(question)))
+        words = [t for t in asked.tokens if len(t) > 1] if asked.lexical else []
+        chosen = select_sentences(
+            sentences, passages, wants_list=bool(WANTS_LIST.search(question)), terms=words
+        )
         chosen = self.drop_other_speeches(asked, chosen, passages)
         part_leads = [lead for part, lead in part_leads if self._answers_part(part, lead, passages)]
         chosen += [s for s in part_leads if s not in chosen and not repeats(s, chosen)]
