@@ -220,12 +220,14 @@ def test_a_passage_earns_its_citation_with_a_term_the_lead_lacks(comma: str) -> 
     passages = [_passage(texts[0], "c1"), _passage(texts[1], "c2"), _passage("".join(texts[2:]), "c3")]
     sentences = [
         _sentence(texts[0], 0, 0, 1.0),
-        _sentence(texts[1], 1, 0, 0.95),
-        _sentence(texts[2], 2, 0, 0.9),
-        _sentence(texts[3], 2, len(texts[2]), 0.85),
+        _sentence(texts[1], 1, 0, 0.8),
+        _sentence(texts[2], 2, 0, 0.75),
+        _sentence(texts[3], 2, len(texts[2]), 0.7),
     ]
     terms = ["燃气", "检查", "餐饮"]
     chosen = [s.text for s in select_sentences(sentences, passages, terms=terms)]
     assert chosen == [texts[0], texts[2], texts[3]]
     every = [s.text for s in select_sentences(sentences, passages)]
     assert texts[1] in every, "without the question's words every strong sentence supports"
+    tie = [_sentence(texts[0], 0, 0, 1.0), _sentence(texts[1], 1, 0, 0.97)]
+    assert texts[1] in [s.text for s in select_sentences(tie, passages, terms=terms)], "a near tie is kept"
