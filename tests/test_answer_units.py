@@ -231,3 +231,22 @@ def test_a_passage_earns_its_citation_with_a_term_the_lead_lacks(comma: str) -> 
     assert texts[1] in every, "without the question's words every strong sentence supports"
     tie = [_sentence(texts[0], 0, 0, 1.0), _sentence(texts[1], 1, 0, 0.97)]
     assert texts[1] in [s.text for s in select_sentences(tie, passages, terms=terms)], "a near tie is kept"
+
+
+@pytest.mark.parametrize("quote", [("“", "”"), ('"', '"')])
+def test_a_sentence_holding_the_quoted_phrase_counts_more(quote: tuple[str, str]) -> None:
+    """ "用哪三个“铁”来概括抓安全的方法": the sentence with 铁 answers, though another shares more
+    of the question's other words."""
+    from rag.answer.scoring import quoted_phrases, score_sentences
+
+    question = f"用哪三个{quote[0]}铁{quote[1]}来概括抓安全的方法?"
+    assert quoted_phrases(question) == ["铁"]
+    texts = ["落实“三个避让”,这是抓安全的好方法。", "用铁的手腕抓安全,用铁的纪律管安全。"]
+    passages = [_passage("".join(texts))]
+    tokens = tokenize(question)
+    idf = {t: 1.0 for t in tokens}
+    plain = {s.text: s.score for s in score_sentences(tokens, passages, idf)}
+    weighed = {
+        s.text: s.score for s in score_sentences(tokens, passages, idf, quoted=quoted_phrases(question))
+    }
+    assert weighed[texts[1]] > plain[texts[1]] and weighed[texts[0]] == plain[texts[0]]

@@ -53,6 +53,7 @@ from rag.answer.scoring import (
     definitions,
     evidence_strength,
     first_sentences,
+    quoted_phrases,
     score_sentences,
     undefined_terms,
     weighted_coverage,
@@ -209,7 +210,8 @@ class AnswerComposer:
         # (a question that also asks for a list wants its items, whatever their mood)
         how = ASKS_HOW.search(asked.question) and not WANTS_LIST.search(asked.question)
         bonus = DIRECTIVE_BONUS if how else 1.0
-        sentences = score_sentences(asked.tokens, passages, idf, asked.terms, occasions, bonus)
+        quoted = quoted_phrases(asked.question)
+        sentences = score_sentences(asked.tokens, passages, idf, asked.terms, occasions, bonus, quoted)
         part_leads = [
             (part, lead)
             for part in asked.parts

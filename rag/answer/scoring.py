@@ -35,6 +35,12 @@ _DIRECTIVE = re.compile(r"要|必须|应当|坚持|落实|建立|严格|加强|�
 # Not 怎么样 (how it went), nor 采取了什么 (what was done).
 ASKS_HOW = re.compile(r"怎么(?!样)|怎样(?!的)|如何|什么措施|哪些措施")
 PASSAGE_RANK_DECAY = 0.15
+# A phrase the question puts in quotes ("哪三个“铁”") names exactly what it asks about: a sentence
+# that holds it counts this much more (as a definition does). On eval/calibration.jsonl recall is
+# unchanged at 1.25, 1.5 and 2 (one list question gains its gold citation); on dev citation
+# precision 0.744 → 0.780.
+QUOTED_BONUS = 1.5
+_QUOTED = re.compile(r"[“\"「『]([^“”\"「」『』]{1,40})[”\"」』]")
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ def score_sentences(
     asked_terms: Sequence[str] = (),
     occasions: dict[str, str] | None = None,
     directive_bonus: float = 1.0,
+    quoted: Sequence[str] = (),
 ) -> list[Sentence]:
     """Share of the question's weighted vocabulary in each sentence, discounted by passage rank.
 
@@ -102,8 +109,15 @@ def score_sentences(
                 lexical *= DEFINITION_BONUS
             if directive_bonus != 1.0 and _DIRECTIVE.search(text):
                 lexical *= directive_bonus
+            if any(phrase in text for phrase in quoted):
+                lexical *= QUOTED_BONUS
             scored.append(Sentence(rank, span.start, span.end, text, lexical * decay))
     return scored
+
+
+def quoted_phrases(question: str) -> list[str]:
+    """What the question puts in quotes, one character or more ("“铁”", "“两个清单”")."""
+    return [q.strip() for q in _QUOTED.findall(question) if q.strip()]
 
 
 def _defines(term: str) -> re.Pattern[str]:
