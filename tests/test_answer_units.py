@@ -250,3 +250,18 @@ def test_a_sentence_holding_the_quoted_phrase_counts_more(quote: tuple[str, str]
         s.text: s.score for s in score_sentences(tokens, passages, idf, quoted=quoted_phrases(question))
     }
     assert weighed[texts[1]] > plain[texts[1]] and weighed[texts[0]] == plain[texts[0]]
+
+
+@pytest.mark.parametrize("mark", ["三、", "（三）", "(三)"])
+def test_a_lone_heading_is_neither_a_list_nor_a_supporter(mark: str) -> None:
+    """For "要做好哪几项工作" a heading of another passage ("三、深化煤矿安全大检查工作。") with no
+    sibling there is no list, and quoted alone it says nothing but costs a citation."""
+    from rag.answer.selection import select_sentences
+
+    texts = ["煤矿企业要抓紧制定大检查的工作方案。", f"{mark}深化煤矿安全大检查工作。"]
+    passages = [_passage(texts[0], "c1"), _passage(texts[1], "c2")]
+    sentences = [_sentence(texts[0], 0, 0, 1.0), _sentence(texts[1], 1, 0, 0.95)]
+    chosen = [
+        s.text for s in select_sentences(sentences, passages, wants_list=True, terms=["煤矿", "大检查"])
+    ]
+    assert chosen == [texts[0]]

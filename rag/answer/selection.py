@@ -92,9 +92,15 @@ def supporters(
     for sentence in strong:
         if len(found) >= MAX_SUPPORTING:
             break
+        if sentence.passage != lead.passage and _bare_heading(sentence):
+            continue  # "三、深化煤矿安全大检查工作。" says nothing by itself, and costs a citation
         if sentence.passage in earned and sentence not in chosen and not repeats(sentence, chosen + found):
             found.append(sentence)
     return found
+
+
+def _bare_heading(sentence: Sentence) -> bool:
+    return bool(LIST_MARK.match(sentence.text)) and len(sentence.text) <= SHORT_ITEM
 
 
 def _squash(text: str) -> str:
@@ -136,7 +142,7 @@ def sibling_items(ranked: list[Sentence], lead: Sentence) -> list[Sentence]:
         (s for s in ranked if s.passage == anchor.passage and item_style(s.text) == style),
         key=lambda s: s.start,
     )
-    return same_list[:MAX_LIST_ITEMS]
+    return same_list[:MAX_LIST_ITEMS] if len(same_list) > 1 else []  # one item is no list
 
 
 def _heads(item: Sentence, lead: Sentence, sentences: list[Sentence]) -> bool:
