@@ -265,3 +265,18 @@ def test_a_lone_heading_is_neither_a_list_nor_a_supporter(mark: str) -> None:
         s.text for s in select_sentences(sentences, passages, wants_list=True, terms=["煤矿", "大检查"])
     ]
     assert chosen == [texts[0]]
+
+
+@pytest.mark.parametrize("comma", ["，", ","])
+def test_a_sentence_referring_back_to_the_lead_carries_it_on(comma: str) -> None:
+    """ "后来是怎么解决的": the accident the question names leads; "针对这一问题，交通部门……" after it
+    is the answer, however few of the question's words it has."""
+    from rag.answer.selection import select_sentences
+
+    texts = [
+        f"此路段发生过多起事故{comma}群众称之为“夺命桥”。",
+        f"针对这一问题{comma}交通部门将下穿改为上跨。",
+    ]
+    passages = [_passage("".join(texts))]
+    sentences = [_sentence(texts[0], 0, 0, 1.0), _sentence(texts[1], 0, len(texts[0]), 0.05)]
+    assert [s.text for s in select_sentences(sentences, passages)] == texts

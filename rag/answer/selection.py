@@ -12,7 +12,12 @@ from rag.retrieve import char_ngrams
 from rag.types import Passage
 
 _LEADS_INTO_LIST = re.compile(r"[:：]$|以下|如下|(几|[两三四五六七八九十])(个|项|点|条|方面)")
-_CONTINUES = re.compile(r"^(但是|但|然而|所以|因此|因而|同时|并且|而且|特别是|尤其是|尤其|其中|这样|否则)")
+# A sentence that opens on the lead's own point: a contrast, a consequence, or a reference back to it
+# ("针对这一问题,交通部门……改为上跨工程" after the accident it answers).
+_CONTINUES = re.compile(
+    r"^(但是|但|然而|所以|因此|因而|同时|并且|而且|特别是|尤其是|尤其|其中|这样|否则"
+    r"|对此|为此|由此|此后|后来|针对(这一|这个|这些|这种|这类|上述|此类|以上)|对(这一|这个|这些|这种|上述)问题)"
+)
 WANTS_LIST = re.compile(r"哪几|哪些|几项|几个|几点|几条|哪[两三四五六七八九十]|分别")
 
 MAX_SUPPORTING = 3
