@@ -103,3 +103,22 @@ def test_the_set_is_sound():
 
 def test_dev_copy_is_in_the_repo():
     assert len(_rows("dev.jsonl")) >= 30
+
+
+def test_probe_sets_are_sound(texts):
+    """The probe sets (eval/probe.py): each gold is in a corpus file, no probe repeats a split or
+    dev question, and the scorer counts what it says."""
+    from eval.probe import PROBES, Probe, load_probes, score
+
+    corpus = "".join("".join(t.split()) for t in texts.values())
+    asked = {r["question"] for r in _rows("questions.jsonl") + _rows("dev.jsonl")}
+    probes = [p for path in sorted(PROBES.glob("*.tsv")) for p in load_probes(path)]
+    assert len(probes) >= 200 and len({p.question for p in probes}) == len(probes)
+    assert not asked & {p.question for p in probes}
+    for probe in probes:
+        if probe.kind == "A":
+            assert "".join(probe.gold.split()) in corpus, probe.question
+    sample = [Probe("A", "q1", "甲 乙"), Probe("A", "q2", "丙"), Probe("U", "q3", "-")]
+    answers = {"q1": (False, "……甲乙……[1]"), "q2": (True, ""), "q3": (False, "丙")}
+    scores = score(sample, lambda q: answers[q])
+    assert (scores.gold_quoted, scores.answerable_refused, scores.off_corpus_refused) == (1, 1, 0)
