@@ -280,3 +280,14 @@ def test_a_sentence_referring_back_to_the_lead_carries_it_on(comma: str) -> None
     passages = [_passage("".join(texts))]
     sentences = [_sentence(texts[0], 0, 0, 1.0), _sentence(texts[1], 0, len(texts[0]), 0.05)]
     assert [s.text for s in select_sentences(sentences, passages)] == texts
+
+
+def test_remembered_tokens_follow_newly_taught_terms() -> None:
+    """tokenize remembers short texts; a term taught afterwards must still cut them anew."""
+    from ingest.index.tokenize import add_terms
+
+    text = "要落实“七查七改”机制。"
+    before = tokenize(text)
+    assert tokenize(text) == before and tokenize(text) is not tokenize(text)
+    add_terms(["七查七改"])
+    assert "七查七改" in tokenize(text) and "七查七改" not in before

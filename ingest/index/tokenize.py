@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 
 import jieba
 
@@ -57,10 +58,14 @@ def add_terms(terms: Iterable[str]) -> None:
     """Teach jieba terms it must keep whole (idempotent, cheap for known terms)."""
     tokenizer = _jieba()
     with _lock:
+        taught = False
         for term in terms:
             if term not in _known:
                 tokenizer.add_word(term, freq=50_000)
                 _known.add(term)
+                taught = True
+        if taught:
+            _segment.cache_clear()  # a new term changes how texts that hold it are cut
 
 
 def is_word(token: str) -> bool:
@@ -69,8 +74,25 @@ def is_word(token: str) -> bool:
     return bool(_jieba().FREQ.get(token))
 
 
+# Answers cut the sentences of the same retrieved passages question after question (~1 ms each);
+# short texts' tokens are remembered, a bounded number of them.
+CACHED_TEXT_CHARS = 400
+CACHED_TEXTS = 50_000
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode segmentation (both 安全生产 and 安全/生产), lower-cased, no stopwords."""
+    if len(text) <= CACHED_TEXT_CHARS:
+        return list(_segment(text))
+    return _cut(text)
+
+
+@lru_cache(maxsize=CACHED_TEXTS)
+def _segment(text: str) -> tuple[str, ...]:
+    return tuple(_cut(text))
+
+
+def _cut(text: str) -> list[str]:
     tokens = []
     for token in _jieba().cut_for_search(text):
         token = token.strip().lower()
