@@ -172,8 +172,9 @@ class AnswerComposer:
             return refusal(question, passages)
         sentences, part_leads = self._scores(asked, passages)
         words = [t for t in asked.tokens if len(t) > 1] if asked.lexical else []
+        own = self._follow_up_words(asked)
         chosen = select_sentences(
-            sentences, passages, wants_list=bool(WANTS_LIST.search(question)), terms=words
+            sentences, passages, wants_list=bool(WANTS_LIST.search(question)), terms=words, own=own
         )
         chosen = self.drop_other_speeches(asked, chosen, passages)
         part_leads = [lead for part, lead in part_leads if self._answers_part(part, lead, passages)]
@@ -253,10 +254,7 @@ class AnswerComposer:
         squashed = {
             i: "".join(passages[i].text.split()) for i in {lead.passage, *(s.passage for s in others)}
         }
-        own = (
-            specific_weights(self.keywords, tokenize(asked.question)) if asked.query != asked.question else {}
-        )
-        lacking = [t for t in own if t not in squashed[lead.passage]]
+        lacking = [t for t in self._follow_up_words(asked) if t not in squashed[lead.passage]]
         return [
             s
             for s in chosen
@@ -264,6 +262,12 @@ class AnswerComposer:
             or passages[s.passage].similarity >= bar
             or any(t in squashed[s.passage] for t in lacking)
         ]
+
+    def _follow_up_words(self, asked: Asked) -> list[str]:
+        """A follow-up's own specific words ("那煤矿方面呢?" → 煤矿); none for a question on its own."""
+        if asked.query == asked.question:
+            return []
+        return list(specific_weights(self.keywords, tokenize(asked.question)))
 
     def _too_weak(
         self, asked: Asked, passages: Sequence[Passage], chosen: Sequence[Sentence], evidence: Evidence

@@ -46,11 +46,12 @@ def select_sentences(
     passages: Sequence[Passage],
     wants_list: bool = False,
     terms: Collection[str] = (),
+    own: Collection[str] = (),
 ) -> list[Sentence]:
     """The lead (best sentence), the list it introduces or belongs to, the sentence that
     carries it on, and a few strong supporting sentences — in that order.
 
-    terms: the question's words, for the supporters' test (see supporters)."""
+    terms, own: the question's words and a follow-up's own words, for the supporters' test."""
     if not sentences:
         return []
     ranked = sorted(sentences, key=lambda s: (-s.score, s.passage, s.start))
@@ -67,17 +68,23 @@ def select_sentences(
         _CONTINUES.match(after.text) or (not items and after.score >= NEIGHBOUR_RATIO * lead.score)
     ):
         chosen.append(after)  # "但是……", "所以……": the lead's own point goes on
-    return chosen + supporters(ranked, chosen, passages, terms)
+    return chosen + supporters(ranked, chosen, passages, terms, own)
 
 
 def supporters(
-    ranked: list[Sentence], chosen: list[Sentence], passages: Sequence[Passage], terms: Collection[str] = ()
+    ranked: list[Sentence],
+    chosen: list[Sentence],
+    passages: Sequence[Passage],
+    terms: Collection[str] = (),
+    own: Collection[str] = (),
 ) -> list[Sentence]:
     """A few strong sentences besides the lead's own. One from another passage must score near the
     lead, and its passage earns a citation only when one of its strong sentences (or its speech's
     title) holds a term of the question that the chosen sentences lack, or ties with the lead: a
     passage that only repeats the lead's words is most often the same policy words said on another
-    point, and its citation holds no answer."""
+    point, and its citation holds no answer. For a follow-up ("那煤矿方面呢?"), a passage that names
+    its own words where the lead's passage does not earns its citation too: the lead most often
+    comes from the earlier topic."""
     lead = chosen[0]
     strong = [
         s
@@ -86,12 +93,14 @@ def supporters(
         and (s.passage == lead.passage or s.score >= OTHER_PASSAGE_RATIO * lead.score)
     ]
     said = "".join(_squash(s.text + passages[s.passage].speech_title) for s in chosen)
+    lead_passage = _squash(passages[lead.passage].text)
     earned = {s.passage for s in chosen} | {
         s.passage
         for s in strong
         if not terms
         or s.score >= NEAR_TIE * lead.score
         or any(t in _squash(s.text + passages[s.passage].speech_title) and t not in said for t in terms)
+        or any(t in _squash(passages[s.passage].text) and t not in lead_passage for t in own)
     }
     found: list[Sentence] = []
     for sentence in strong:
