@@ -61,12 +61,10 @@ def load_probes(path: Path) -> list[Probe]:
     return probes
 
 
-def _squash(text: str) -> str:
-    return "".join(text.split())
-
-
 def score(probes: Sequence[Probe], ask: Callable[[str], tuple[bool, str]]) -> ProbeScores:
     """ask(question) → (refused, answer text)."""
+    from rag.evaluation.evaluate import holds_evidence  # gold matched as rag eval matches evidence
+
     scores = ProbeScores()
     for probe in probes:
         refused, text = ask(probe.question)
@@ -74,11 +72,11 @@ def score(probes: Sequence[Probe], ask: Callable[[str], tuple[bool, str]]) -> Pr
             scores.off_corpus += 1
             scores.off_corpus_refused += refused
             if not refused:
-                scores.misses.append(f"U answered: {probe.question} | {_squash(text)[:120]}")
+                scores.misses.append(f"U answered: {probe.question} | {' '.join(text.split())[:120]}")
             continue
         scores.answerable += 1
         scores.answerable_refused += refused
-        quoted = not refused and _squash(probe.gold) in _squash(text)
+        quoted = not refused and holds_evidence(text, [probe.gold])
         scores.gold_quoted += quoted
         if not quoted:
             what = "A refused" if refused else "A without gold"
