@@ -291,3 +291,14 @@ def test_remembered_tokens_follow_newly_taught_terms() -> None:
     assert tokenize(text) == before and tokenize(text) is not tokenize(text)
     add_terms(["七查七改"])
     assert "七查七改" in tokenize(text) and "七查七改" not in before
+
+
+def test_teaching_a_dictionary_word_leaves_longer_words_whole() -> None:
+    """A speech that quotes “消防” must not cut 消防站 of every later question into 消防/站: the
+    answerability check then finds "消防" in 消防车 and answers a question about something else."""
+    from ingest.index.tokenize import add_terms, is_word
+
+    assert is_word("消防") and "消防站" in tokenize("企业的消防站要建多大规模？")
+    add_terms(["消防", "四查四改"])
+    assert "消防站" in tokenize("企业的消防站要建多大规模？")
+    assert "四查四改" in tokenize("要落实“四查四改”机制。")

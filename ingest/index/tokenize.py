@@ -60,9 +60,13 @@ def add_terms(terms: Iterable[str]) -> None:
     with _lock:
         taught = False
         for term in terms:
-            if term not in _known:
+            if term in _known:
+                continue
+            _known.add(term)
+            # A word the dictionary knows already stays whole at its own frequency; forced to
+            # 50,000 it would split the longer words that hold it (“消防” → 消防/站 of 消防站).
+            if not tokenizer.FREQ.get(term):
                 tokenizer.add_word(term, freq=50_000)
-                _known.add(term)
                 taught = True
         if taught:
             _segment.cache_clear()  # a new term changes how texts that hold it are cut
