@@ -64,11 +64,12 @@ def avx512_instructions(library: Path) -> int:
     return sum(1 for line in listing.splitlines() if AVX512_OPERAND.search(line))
 
 
-def expected_variant(flags: frozenset[str], amx_granted: bool) -> str:
+def expected_variant(flags: frozenset[str]) -> str:
+    """The best variant this CPU runs, AMX left out: those kernels load only when named."""
     usable = [
         name
         for name, needs in VARIANT_FLAGS.items()
-        if name in VARIANTS and needs <= flags and ("amx_int8" not in needs or amx_granted)
+        if name in VARIANTS and needs <= flags and "amx_int8" not in needs
     ]
     return max(usable, key=lambda name: len(VARIANT_FLAGS[name]))
 
@@ -107,11 +108,21 @@ def test_no_avx512_outside_the_avx512_variants():
 
 def test_the_variant_chosen_here_is_the_one_this_cpu_calls_for():
     flags = cpuinfo_flags()
-    granted = "amx_int8" in flags and kernel_grants_amx()
     info = llm_info()["backend"]
-    assert info["variant"] == expected_variant(flags, granted)
+    assert info["variant"] == expected_variant(flags)
     assert info["candidates"][info["variant"]] > 0
     assert set(info["features"]) >= {"SSE3"}  # read back from the loaded library itself
+    assert "AMX_INT8" not in info["features"]
+    if "amx_int8" in flags:
+        assert any(s.startswith("sapphirerapids:") and "only when named" in s for s in info["skipped"])
+
+
+def test_the_amx_kernels_load_when_named_and_granted():
+    """A VM that reports and grants AMX still trapped in ggml's AMX matmul: AMX is opt-in."""
+    if not ("amx_int8" in cpuinfo_flags() and kernel_grants_amx()):
+        pytest.skip("this CPU or kernel has no AMX")
+    info = llm_info(env={"POLICYQA_LLM_CPU_VARIANT": "sapphirerapids"})["backend"]
+    assert info["variant"] == "sapphirerapids" and "AMX_INT8" in info["features"]
 
 
 def test_a_variant_this_cpu_cannot_run_is_refused_by_name():

@@ -15,6 +15,12 @@ CPUID), load the best, read back the features it was compiled for, and keep it o
 kernel lists each of them in /proc/cpuinfo and, for AMX, grants the tile state through
 ``arch_prctl``; otherwise the next one is tried. Once a CPU backend is registered,
 ``llama_backend_init`` loads nothing more.
+
+The AMX kernels (``sapphirerapids``) are never chosen unasked, only by name
+(POLICYQA_LLM_CPU_VARIANT=sapphirerapids): a VM guest was seen that reports AMX in CPUID and
+/proc/cpuinfo, grants the tile state and runs a tile instruction in a probe, and still traps
+(SIGILL) in ggml's AMX matrix multiply on the first answer. Upstream ggml made AMX opt-in for
+the same reason; the AVX-512 kernels lose little on models of our size.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ CPUINFO_FLAGS = {
 SYS_ARCH_PRCTL = 158
 ARCH_REQ_XCOMP_PERM = 0x1023
 XFEATURE_XTILEDATA = 18
+# Kernels compiled for these are loaded only when named (see the module docstring).
+OPT_IN_FEATURES = ("AMX_INT8",)
 
 
 class CpuBackendError(LLMError):
@@ -233,7 +241,10 @@ def _load(lib_dir: Path, force: str | None) -> CpuBackend:
         features = _features(ggml, reg)
         if "AMX_INT8" in features and amx_granted is None:
             amx_granted = kernel_grants_amx()
+        opt_in = [f for f in features if f in OPT_IN_FEATURES]
         why = refusal(features, flags, bool(amx_granted))
+        if why is None and opt_in and not force:
+            why = f"{', '.join(opt_in)} kernels are loaded only when named (POLICYQA_LLM_CPU_VARIANT={name})"
         if why is None:
             return CpuBackend(name, files[name], features, candidates, tuple(skipped))
         ggml.ggml_backend_unload(reg)
