@@ -266,3 +266,32 @@ def test_a_speech_opening_carries_its_speaker_line_and_place(settings: Settings)
         "同志们：今天召开全市防汛工作会议。",
     )
     assert openings["s2"][0] == "在全市防汛工作会议上的讲话"
+
+
+class _CollectionMidWrite:
+    """Chroma as a reader sees it while an ingest deletes chunk "gone": the index still finds the
+    id, the record read comes back without text or metadata."""
+
+    def get(self, **_: object) -> dict[str, list]:
+        return {
+            "ids": ["kept", "gone"],
+            "documents": ["一是深查。", None],
+            "metadatas": [{"speech_id": "s", "position": 0}, None],
+        }
+
+    def query(self, **_: object) -> dict[str, list]:
+        return {
+            "ids": [["kept", "gone"]],
+            "documents": [["一是深查。", None]],
+            "metadatas": [[{"speech_id": "s"}, None]],
+            "distances": [[0.1, 0.2]],
+        }
+
+
+def test_reads_skip_chunks_an_ingest_is_deleting() -> None:
+    """Readers during an ingest got HTTP 500 (None text) from a chunk deleted between two reads."""
+    store = ChunkStore(_CollectionMidWrite(), "memory")
+    assert list(store.documents(["kept", "gone"])) == ["kept"]
+    assert [row[0] for row in store.query(np.zeros(4, dtype=np.float32), 2)] == ["kept"]
+    assert [row[0] for row in store.speech_chunks("s")] == ["kept"]
+    assert list(store.speech_heads(["s"])) == ["s"]

@@ -231,10 +231,12 @@ class ChunkStore:
             if ids is not None
             else self._pages(include)
         )
+        # A chunk an ingest is deleting or rewriting at this moment can come back without its text.
         return {
             i: (d, dict(m or {}))
             for page in pages
             for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+            if d is not None
         }
 
     def upsert(
@@ -281,6 +283,8 @@ class ChunkStore:
         )
         openings = {}
         for document, m in zip(page["documents"], page["metadatas"], strict=True):
+            if document is None or not m:  # being rewritten by an ingest right now
+                continue
             fields = (m.get("original_title") or m.get("speech_title"), m.get("speaker"), m.get("place"))
             openings[m["speech_id"]] = ("\n".join(str(f) for f in fields if f), document)
         return openings
@@ -296,6 +300,8 @@ class ChunkStore:
         )
         heads = {}
         for document, m in zip(page["documents"], page["metadatas"], strict=True):
+            if document is None or not m:  # being rewritten by an ingest right now
+                continue
             fields = ("original_title", "speech_title", "speaker", "place", "date")
             heads[m["speech_id"]] = "\n".join([*(str(m.get(f) or "") for f in fields), document])
         return heads
@@ -303,13 +309,18 @@ class ChunkStore:
     def speech_chunks(self, speech_id: str) -> list[tuple[str, str, dict[str, Any]]]:
         """Every chunk of one speech as (chunk id, text, metadata), in the speech's order."""
         page = self._collection.get(where={"speech_id": speech_id}, include=["documents", "metadatas"])
-        rows = zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+        rows = [
+            (i, d, dict(m))
+            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+            if d is not None and m  # not one an ingest is rewriting right now
+        ]
         return sorted(rows, key=lambda row: int(row[2].get("position", 0)))
 
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, str, dict[str, Any], float]]:
-        """Nearest chunks as (id, text, metadata, cosine similarity), best first."""
+        """Nearest chunks as (id, text, metadata, cosine similarity), best first; a chunk that an
+        ingest deletes between Chroma's index lookup and its record read (no text) is left out."""
         result = self._collection.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=k,
@@ -325,6 +336,7 @@ class ChunkStore:
                 result["distances"][0],
                 strict=True,
             )
+            if d is not None
         ]
 
 
