@@ -19,8 +19,8 @@ kernel lists each of them in /proc/cpuinfo and, for AMX, grants the tile state t
 The AMX kernels (``sapphirerapids``) are never chosen unasked, only by name
 (POLICYQA_LLM_CPU_VARIANT=sapphirerapids): a VM guest was seen that reports AMX in CPUID and
 /proc/cpuinfo, grants the tile state and runs a tile instruction in a probe, and still traps
-(SIGILL) in ggml's AMX matrix multiply on the first answer. Upstream ggml made AMX opt-in for
-the same reason; the AVX-512 kernels lose little on models of our size.
+(SIGILL) in ggml's AMX matrix multiply on the first answer. No check short of running those
+kernels tells such a machine from a sound one, so they are the user's choice where AMX works.
 """
 
 from __future__ import annotations
