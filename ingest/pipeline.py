@@ -161,6 +161,8 @@ def _ingest_locked(
     if rebuild:
         _drop_index(settings)
     keywords = KeywordIndex.beside(settings.store_dir)
+    if not keywords.cut_here():  # cut by an older segmenter: this run cuts every chunk again
+        keywords.forget_chunks()
     manifest = _load_manifest(settings, meta, rebuild)
 
     files, errors = discover(paths)

@@ -295,3 +295,31 @@ def test_reads_skip_chunks_an_ingest_is_deleting() -> None:
     assert [row[0] for row in store.query(np.zeros(4, dtype=np.float32), 2)] == ["kept"]
     assert [row[0] for row in store.speech_chunks("s")] == ["kept"]
     assert list(store.speech_heads(["s"])) == ["s"]
+
+
+def test_tokens_cut_by_an_older_segmenter_are_cut_again(settings: Settings, embedder, tmp_path: Path) -> None:
+    """A store from before a segmenter change holds stale tokens (消防/站): the next ingest cuts
+    every chunk again, without embedding anything."""
+    import sqlite3
+
+    from ingest.index.keywords import INDEX_NAME, KeywordIndex
+    from ingest.index.tokenize import SEGMENTER_VERSION
+
+    speech = tmp_path / "speech.txt"
+    speech.write_text(seed_excerpt(), encoding="utf-8")
+    first = ingest_paths([speech], settings, embedder=embedder, progress=False)
+    path = settings.store_dir / INDEX_NAME
+    with sqlite3.connect(path) as db:  # as an older version left it: no stamp, other tokens
+        fresh = dict(db.execute("SELECT chunk_id, tokens FROM chunks").fetchall())
+        db.execute("UPDATE chunks SET tokens = 'stale'")
+        db.execute("DELETE FROM state WHERE key = 'segmenter'")
+    assert not KeywordIndex(path).cut_here()
+
+    again = ingest_paths([speech], settings, embedder=embedder, progress=False)
+    assert again.embedded == 0 and again.chunks == first.chunks
+    with sqlite3.connect(path) as db:
+        assert dict(db.execute("SELECT chunk_id, tokens FROM chunks").fetchall()) == fresh
+        assert db.execute("SELECT value FROM state WHERE key = 'segmenter'").fetchone() == (
+            SEGMENTER_VERSION,
+        )
+    assert KeywordIndex(path).cut_here()

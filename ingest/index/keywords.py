@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.index.tokenize import add_terms, find_slogans, tokenize
+from ingest.index.tokenize import SEGMENTER_VERSION, add_terms, find_slogans, tokenize
 
 INDEX_NAME = "keywords.sqlite"
 
@@ -69,6 +69,18 @@ class KeywordIndex:
     def set_generation(self, generation: int) -> None:
         with self._db() as db:
             db.execute("INSERT OR REPLACE INTO state VALUES ('generation', ?)", (str(generation),))
+
+    def cut_here(self) -> bool:
+        """Were the stored tokens cut by this version of the segmenter? (An empty index is.)"""
+        row = self._db().execute("SELECT value FROM state WHERE key = 'segmenter'").fetchone()
+        return (row[0] if row else None) == SEGMENTER_VERSION or self.count() == 0
+
+    def forget_chunks(self) -> None:
+        """Drop every chunk's tokens (the terms stay): the next sync cuts them all again. The
+        generation goes too, so a reader that rebuilds its cache from a server does so."""
+        with self._db() as db:
+            db.execute("DELETE FROM chunks")
+            db.execute("DELETE FROM state WHERE key = 'generation'")
 
     def learn_terms(self, terms: Iterable[str]) -> None:
         """Slogans known elsewhere (a Chroma server's dictionary): tokenise with them too."""
@@ -147,6 +159,7 @@ class KeywordIndex:
                 [(" ".join(tokenize(d.text)), d.chunk_id, d.speech_id, d.source) for d in add],
             )
             db.executemany("INSERT OR IGNORE INTO terms VALUES (?)", [(t,) for t in new_terms])
+            db.execute("INSERT OR REPLACE INTO state VALUES ('segmenter', ?)", (SEGMENTER_VERSION,))
         return len(add) - len(stale), len(remove) - len(stale)
 
     def search(

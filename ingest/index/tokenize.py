@@ -78,6 +78,10 @@ def is_word(token: str) -> bool:
     return bool(_jieba().FREQ.get(token))
 
 
+# Stored tokens are only as good as the segmenter that cut them: bump this when a change here cuts
+# the same text differently, and the next ingest cuts every chunk again (KeywordIndex.cut_here).
+SEGMENTER_VERSION = f"2/jieba-{jieba.__version__}"  # 2: dictionary words keep their frequency
+
 # Answers cut the sentences of the same retrieved passages question after question (~1 ms each);
 # short texts' tokens are remembered, a bounded number of them.
 CACHED_TEXT_CHARS = 400

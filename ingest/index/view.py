@@ -190,7 +190,7 @@ class IndexView:
         if keywords is not None and keywords.generation() == generation:
             return keywords
         cached = KeywordIndex.beside(self.settings.store_dir)
-        if cached.generation() == generation:
+        if cached.generation() == generation and cached.cut_here():
             with self._lock:
                 self._keywords = cached
             return cached
@@ -220,7 +220,7 @@ class IndexView:
                 meta = MetaStore.open(self.settings, create=False)
                 generation = meta.generation() if meta else 0
                 cached = KeywordIndex.beside(self.settings.store_dir)
-                if cached.generation() != generation:
+                if cached.generation() != generation or not cached.cut_here():
                     store = ChunkStore.open(self.settings, self.settings.embedding_model, create=False)
                     terms = meta.terms() if meta else set()
                     cached = KeywordIndex.rebuild(
