@@ -231,13 +231,7 @@ class ChunkStore:
             if ids is not None
             else self._pages(include)
         )
-        # A chunk an ingest is deleting or rewriting at this moment can come back without its text.
-        return {
-            i: (d, dict(m or {}))
-            for page in pages
-            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
-            if d is not None
-        }
+        return {i: (d, m) for page in pages for i, d, m in _readable(page)}
 
     def upsert(
         self,
@@ -275,16 +269,8 @@ class ChunkStore:
     def titled_openings(self, speech_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """Each speech's own title (not the display title that tells it from others) with its speaker
         line and place, and its first chunk: where a speech says whose and which meeting it is."""
-        ids = list(speech_ids)
-        if not ids:
-            return {}
-        page = self._collection.get(
-            where={"$and": [{"speech_id": {"$in": ids}}, {"position": 0}]}, include=["documents", "metadatas"]
-        )
         openings = {}
-        for document, m in zip(page["documents"], page["metadatas"], strict=True):
-            if document is None or not m:  # being rewritten by an ingest right now
-                continue
+        for _, document, m in self._first_chunks(speech_ids):
             fields = (m.get("original_title") or m.get("speech_title"), m.get("speaker"), m.get("place"))
             openings[m["speech_id"]] = ("\n".join(str(f) for f in fields if f), document)
         return openings
@@ -292,16 +278,8 @@ class ChunkStore:
     def speech_heads(self, speech_ids: Iterable[str]) -> dict[str, str]:
         """Each speech's head: its title, speaker line, place and date, then its first chunk —
         where it says who speaks, where and on what occasion."""
-        ids = list(speech_ids)
-        if not ids:
-            return {}
-        page = self._collection.get(
-            where={"$and": [{"speech_id": {"$in": ids}}, {"position": 0}]}, include=["documents", "metadatas"]
-        )
         heads = {}
-        for document, m in zip(page["documents"], page["metadatas"], strict=True):
-            if document is None or not m:  # being rewritten by an ingest right now
-                continue
+        for _, document, m in self._first_chunks(speech_ids):
             fields = ("original_title", "speech_title", "speaker", "place", "date")
             heads[m["speech_id"]] = "\n".join([*(str(m.get(f) or "") for f in fields), document])
         return heads
@@ -309,12 +287,17 @@ class ChunkStore:
     def speech_chunks(self, speech_id: str) -> list[tuple[str, str, dict[str, Any]]]:
         """Every chunk of one speech as (chunk id, text, metadata), in the speech's order."""
         page = self._collection.get(where={"speech_id": speech_id}, include=["documents", "metadatas"])
-        rows = [
-            (i, d, dict(m))
-            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
-            if d is not None and m  # not one an ingest is rewriting right now
-        ]
-        return sorted(rows, key=lambda row: int(row[2].get("position", 0)))
+        return sorted(_readable(page), key=lambda row: int(row[2].get("position", 0)))
+
+    def _first_chunks(self, speech_ids: Iterable[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """The opening chunk of each speech, as (chunk id, text, metadata)."""
+        ids = list(speech_ids)
+        if not ids:
+            return []
+        page = self._collection.get(
+            where={"$and": [{"speech_id": {"$in": ids}}, {"position": 0}]}, include=["documents", "metadatas"]
+        )
+        return _readable(page)
 
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
@@ -338,6 +321,16 @@ class ChunkStore:
             )
             if d is not None
         ]
+
+
+def _readable(page: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """A Chroma get's rows as (id, text, metadata), without those an ingest is deleting or
+    rewriting at this moment: they can come back without their text or metadata."""
+    return [
+        (i, d, dict(m))
+        for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+        if d is not None and m
+    ]
 
 
 def clean_metadata(metadata: dict[str, Any], *, keep_none: bool = False) -> dict[str, Any]:

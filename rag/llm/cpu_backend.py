@@ -239,12 +239,13 @@ def _load(lib_dir: Path, force: str | None) -> CpuBackend:
             skipped.append(f"{name}: ggml could not load it")
             continue
         features = _features(ggml, reg)
-        if "AMX_INT8" in features and amx_granted is None:
-            amx_granted = kernel_grants_amx()
         opt_in = [f for f in features if f in OPT_IN_FEATURES]
-        why = refusal(features, flags, bool(amx_granted))
-        if why is None and opt_in and not force:
+        if opt_in and not force:  # not even asking the kernel for the AMX state
             why = f"{', '.join(opt_in)} kernels are loaded only when named (POLICYQA_LLM_CPU_VARIANT={name})"
+        else:
+            if "AMX_INT8" in features and amx_granted is None:
+                amx_granted = kernel_grants_amx()
+            why = refusal(features, flags, bool(amx_granted))
         if why is None:
             return CpuBackend(name, files[name], features, candidates, tuple(skipped))
         ggml.ggml_backend_unload(reg)
