@@ -37,6 +37,9 @@ _PLACE_LABEL = re.compile(r"^(地点|会议地点|讲话地点)\s*[:：]\s*(.{2,
 _DATE_LINE_MAX = 40
 # What may stand beside the date on its line: a place, a speaker, an editor's note.
 _BESIDE_DATE_MAX = 20
+# ... or the occasion, as published speeches state it: "（2023年11月2日，在全县……会议上）".
+_OCCASION = re.compile(r"^[在于][\u4e00-\u9fff“”\"《》·、0-9０-９]{4,48}?[上中]$")
+_OCCASION_LINE_MAX = 64
 _NOTE = re.compile(r"(根据|据)?(录音|速记|记录)?整理|有删节|略有删减|节选|摘要|定稿")
 
 # Words that name a speech as a genre: a line holding one may be a speech's title.
@@ -129,9 +132,10 @@ def find_date(text: str) -> str | None:
 
 
 def parse_date_line(line: str) -> DateLine | None:
-    """'（2024年4月23日）', '二〇二四年四月二十三日', '2024年4月23日 于北京', '市长 张三（2024年4月23日）'."""
+    """'（2024年4月23日）', '二〇二四年四月二十三日', '2024年4月23日 于北京', '市长 张三（2024年4月23日）',
+    '（2023年11月2日，在全县森林草原防灭火工作会议上）'."""
     text = _LABEL.sub("", line.strip())
-    if not text or len(text) > _DATE_LINE_MAX or re.search("[。！？!?；;]", text):
+    if not text or len(text) > _OCCASION_LINE_MAX or re.search("[。！？!?；;]", text):
         return None
     first = _first_date(text)
     if first is None:
@@ -139,8 +143,13 @@ def parse_date_line(line: str) -> DateLine | None:
     match, date = first
     rest = text[: match.start()] + " " + text[match.end() :]
     rest = re.sub(f"[{_OPEN}{_CLOSE}，,、：:\\s]+", " ", rest).strip()
-    if GENRE.search(rest) or _MEETING.search(rest) or len(rest.replace(" ", "")) > _BESIDE_DATE_MAX:
+    if _OCCASION.match(rest.replace(" ", "")) and not GENRE.search(rest):
+        # Where it was given, not a title: a title names the genre ("……会议上的讲话").
+        return DateLine(date, title_place(rest.replace(" ", "")))
+    if len(text) > _DATE_LINE_MAX or GENRE.search(rest) or _MEETING.search(rest):
         return None  # "2024年全市安全生产工作会议上的讲话" is a title, not a date line
+    if len(rest.replace(" ", "")) > _BESIDE_DATE_MAX:
+        return None
     if rest and _first_date(rest) is not None:
         return None  # two dates: a period ("2023年1月至2024年3月"), not a date line
     place = speaker = None
@@ -240,7 +249,7 @@ def speaker_in_title(title: str) -> str | None:
 
 
 # "在铜仁市安全生产工作会议上的讲话": the place a title names right after its 在.
-_TITLE_PLACE = re.compile(rf"在([\u4e00-\u9fff]{{2,6}}?(?:{_UNIT}))(?![域别分间场级长])")
+_TITLE_PLACE = re.compile(rf"在(?:中共)?([\u4e00-\u9fff]{{2,6}}?(?:{_UNIT}))(?![域别分间场级长])")
 
 
 def title_place(title: str) -> str | None:

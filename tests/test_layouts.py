@@ -180,3 +180,23 @@ def test_layout_files_in_a_real_store(settings: Settings, embedder, tmp_path: Pa
     assert (again["embedded"], again["chunks_added"], again["files_changed"]) == (0, 0, 0)
     report = {Path(f["file"]).name: [(s["title"], s["date"]) for s in f["speeches"]] for f in again["found"]}
     assert report == EXPECTED
+
+
+@pytest.mark.parametrize(
+    "occasion",
+    ["（2023年11月2日，在全县森林草原防灭火工作会议上）", "(2023年11月2日,在全县森林草原防灭火工作会议上)"],
+)
+def test_a_date_line_that_names_the_meeting_is_the_head_of_the_speech(occasion: str) -> None:
+    """Published speeches put the occasion beside the date. Read as body text, it left the title
+    as a speech of its own and the body as a second, untitled one."""
+    lines = ["扛牢森林草原防灭火责任　坚决守住不发生重大森林火灾底线", occasion,
+             "云岭县委副书记、县长　王海涛", "同志们：", "从11月1日起，我县正式进入森林草原防火期。",
+             "一、算清“三笔账”"]  # fmt: skip
+    speeches = split_speeches(lines, "senlin.txt")
+    assert [(s.title, s.date, s.speaker) for s in speeches] == [
+        (lines[0], "2023-11-02", "云岭县委副书记、县长　王海涛")
+    ]
+    assert speeches[0].paragraphs[1] == lines[4]
+    # A title still names its genre; with a date before it, it is no date line.
+    assert parse_date_line("2024年在全市安全生产工作会议上的讲话") is None
+    assert parse_date_line("（2024年1月15日在中共临江市委全体会议上）").place == "临江市"  # type: ignore[union-attr]
