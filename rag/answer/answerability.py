@@ -170,14 +170,21 @@ _UNIT_ALIASES = {
     "名": ("人", "名"),
 }
 _ASKS_VALUE = re.compile(
-    r"(多少|(?<![哪这那])几(?![乎样])(?!(个|项|点|条|方面|类|种)?(方面|措施|任务|要求|环节|问题|原因|内容|工作)))(个)?|百分之几|什么比例|多大比例|多高|多宽|多深|多远|多重|多大|多久|多长时间|"
+    r"(多少|(?<![哪这那好十])几(?![乎样十百千万])(?!(个|项|点|条|方面|类|种)?(方面|措施|任务|要求|环节|问题|原因|内容|工作)))(个)?|百分之几|什么比例|多大比例|多高|多宽|多深|多远|多重|多大|多久|多长时间|"
     r"哪一?年|哪一?天|几月|何时|什么时候|什么时间|编号|标准号|哪个(国家|行业)?标准|哪项标准"
 )
 _ASKS_UNIT = re.compile(  # not "哪几件事": that asks for a list
-    r"(?:多少|(?<![哪这那])几)(?:个)?(" + "|".join(sorted([*_UNITS, "钱", "岁"], key=len, reverse=True)) + ")"
+    r"(?:多少|(?<![哪这那好十])几(?![十百千万]))(?:个)?("
+    + "|".join(sorted([*_UNITS, "钱", "岁"], key=len, reverse=True))
+    + ")"
 )
 _ASKS_STANDARD = re.compile(r"编号|标准号|哪个(国家|行业)?标准|哪项标准")
 _ASKS_DATE = re.compile(r"哪一?年|哪一?天|几月|何时|什么时候|什么时间")
+_ASKS_WHEN = re.compile(r"何时|什么时候|什么时间")
+_HOLDS_SPAN = re.compile(
+    r"(\d+|[一二两三四五六七八九十半]+|[xX×]+)\s*(个)?(小时|分钟|天|日|周|个月|年)(内|以内|之内|后|以后|以上)?"
+    r"|(后|以后|之后)(方可|才能|才可以|再)"
+)
 _NUMBER = r"(\d+(\.\d+)?|[〇零一二两三四五六七八九十百千万半]+|[xX×]+)"
 # A stated number: digits, a masked figure ("x起"), or a Chinese numeral counting something ("三个",
 # "六成", "一半"). Not a numeral inside a word ("第一时间", "一些", "统一"): such a sentence states no
@@ -295,7 +302,9 @@ def states_value(question: str, sentence: str) -> bool:
     if _ASKS_STANDARD.search(question):
         return bool(_HOLDS_STANDARD.search(text))
     if _ASKS_DATE.search(question) and not _HOLDS_DATE.search(text):
-        return False
+        # "什么时候能撤" is answered by a span or a condition ("不得少于24小时，验收确认后方可撤离");
+        # a day, month or year asked by name ("哪一年", "几月") only by a date.
+        return bool(_ASKS_WHEN.search(question) and _HOLDS_SPAN.search(text))
     if _ASKS_FREQUENCY.search(question) and _HOLDS_FREQUENCY.search(text):
         return True
     if unit := _ASKS_UNIT.search(question):

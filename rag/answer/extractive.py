@@ -212,7 +212,8 @@ class AnswerComposer:
         how = ASKS_HOW.search(asked.question) and not WANTS_LIST.search(asked.question)
         bonus = DIRECTIVE_BONUS if how else 1.0
         quoted = quoted_phrases(asked.question)
-        sentences = score_sentences(asked.tokens, passages, idf, asked.terms, occasions, bonus, quoted)
+        value = asked.question if asks_value(asked.question) else ""
+        sentences = score_sentences(asked.tokens, passages, idf, asked.terms, occasions, bonus, quoted, value)
         part_leads = [
             (part, lead)
             for part in asked.parts

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ingest.index.text import split_sentences
 from ingest.index.tokenize import find_slogans, tokenize
 from ingest.suspicious import is_suspicious
-from rag.answer.answerability import spells_out
+from rag.answer.answerability import spells_out, states_value
 from rag.types import Passage
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -32,6 +32,10 @@ DEFINITION_BONUS = 1.5
 # eval/calibration.jsonl (how recall 0.92 → 0.96 at 1.2; 1.4 no better).
 DIRECTIVE_BONUS = 1.2
 _DIRECTIVE = re.compile(r"要|必须|应当|坚持|落实|建立|严格|加强|确保|实行|推行|做到")
+# A how-many / how-long / when question is answered by a sentence that states such a value, not by
+# one that only shares its words ("防火期内常态化开展明察暗访" for "防火期是从哪天到哪天").
+VALUE_BONUS = 1.2
+_NAMES_MEETING = re.compile(r"会议|大会|会上|座谈会|推进会|例会|这次会|今天的会")
 # Not 怎么样 (how it went), nor 采取了什么 (what was done).
 ASKS_HOW = re.compile(r"怎么(?!样)|怎样(?!的)|如何|什么措施|哪些措施")
 PASSAGE_RANK_DECAY = 0.15
@@ -86,6 +90,7 @@ def score_sentences(
     occasions: dict[str, str] | None = None,
     directive_bonus: float = 1.0,
     quoted: Sequence[str] = (),
+    value_asked: str = "",
 ) -> list[Sentence]:
     """Share of the question's weighted vocabulary in each sentence, discounted by passage rank.
 
@@ -98,19 +103,29 @@ def score_sentences(
     scored = []
     for rank, passage in enumerate(passages):
         decay = 1.0 / (1.0 + PASSAGE_RANK_DECAY * rank)
-        context = set(tokenize(occasions.get(passage.speech_id, "")))
+        occasion = occasions.get(passage.speech_id, "")
+        context = set(tokenize(occasion))
         content = [t for t in query_tokens if t not in context] or list(query_tokens)
         for span in split_sentences(passage.text):
             text = passage.text[span.start : span.end].strip()
             if len(text) < 4 or is_suspicious(text):  # speech text is data: never quote an injected order
                 continue
-            lexical = weighted_coverage(content, set(tokenize(text)), idf)
+            words = content
+            if text in occasion and not _NAMES_MEETING.search(text):
+                # An opening sentence that does not describe the meeting is content like any other
+                # ("从11月1日起，我县正式进入森林草原防火期…"): only the title's and speaker's words are
+                # left out of its score.
+                rest = set(tokenize(occasion.replace(text, "")))
+                words = [t for t in query_tokens if t not in rest] or list(query_tokens)
+            lexical = weighted_coverage(words, set(tokenize(text)), idf)
             if any(d.search(text) for d in definitions):
                 lexical *= DEFINITION_BONUS
             if directive_bonus != 1.0 and _DIRECTIVE.search(text):
                 lexical *= directive_bonus
             if any(phrase in text for phrase in quoted):
                 lexical *= QUOTED_BONUS
+            if value_asked and states_value(value_asked, text):
+                lexical *= VALUE_BONUS
             scored.append(Sentence(rank, span.start, span.end, text, lexical * decay))
     return scored
 
