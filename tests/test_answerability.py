@@ -432,39 +432,3 @@ def test_a_how_question_prefers_what_must_be_done_to_a_figure(mark: str) -> None
     assert max(plain, key=lambda s: s.score).text == figure
     directed = score_sentences(tokens, passages, idf, directive_bonus=DIRECTIVE_BONUS)
     assert max(directed, key=lambda s: s.score).text == measure
-
-
-@pytest.mark.parametrize("mark", ["？", "?"])
-def test_an_opening_sentence_that_answers_is_scored_for_its_words(mark: str) -> None:
-    """Words of the speech's opening pick the speech, so they are left out of its sentences' scores;
-    but an opening sentence that does not describe the meeting may itself be the answer. One that
-    does (“今天召开全市防汛工作会议”) still names the occasion only."""
-    question = f"防汛期是从哪天开始的{mark}"
-    tokens = tokenize(question)
-    idf = dict.fromkeys(tokens, 1.0)
-    title = "在全市安全生产工作会议上的讲话\n"
-    opening = "同志们：从6月1日起，全市正式进入防汛期。"
-    passages = [_passage(opening + "下面我讲三点意见。", "c1", "flood"), _passage("要落实防汛期值班制度。")]
-    occasions = {"flood": title + opening, "s1": title}
-    scored = score_sentences(tokens, passages, idf, occasions=occasions, value_asked=question)
-    best = max(scored, key=lambda s: s.score)
-    assert best.passage == 0 and "6月1日" in best.text, scored
-    meeting = "同志们：今天召开全市防汛工作会议。"
-    passages[0] = _passage(meeting + "下面我讲三点意见。", "c1", "flood")
-    occasions["flood"] = title + meeting
-    asked = tokenize(f"那次防汛会议部署了哪些值班制度{mark}")
-    scored = score_sentences(asked, passages, dict.fromkeys(asked, 1.0), occasions=occasions)
-    assert [s.score for s in scored if s.text == meeting] == [0]
-
-
-@pytest.mark.parametrize("mark", ["？", "?"])
-def test_several_is_no_count_asked_and_when_is_answered_by_a_span(mark: str) -> None:
-    assert not asks_value(f"为什么井下出事往往不是死一个而是死好几个{mark}")
-    assert not asks_value(f"为什么一死就是几十人{mark}")
-    assert asks_value(f"井下有几个人{mark}")
-    comma = "，" if mark == "？" else ","
-    # "什么时候能撤" is answered by how long and on what condition; "哪一年" only by a year.
-    span = f"看守火场时间不得少于24小时{comma}经验收确认后方可撤离。"
-    assert states_value(f"明火扑灭后什么时候能撤{mark}", span)
-    assert not states_value(f"防火指挥部是哪一年成立的{mark}", span)
-    assert not states_value(f"什么时候能撤{mark}", f"要组织人员彻底清理余火{comma}严防复燃。")

@@ -87,6 +87,19 @@ def is_first_item(text: str) -> bool:
     return bool(_FIRST_MARK.match(text.strip()))
 
 
+_AFTER_COLON = re.compile(r"[:：]\s*")
+
+
+def inline_item_style(text: str) -> str | None:
+    """The style of a list whose first item the lead itself holds after a colon ("原因主要有三条：
+    一是……；"): the "二是" sentences after it are its own items, not another list's."""
+    for match in _AFTER_COLON.finditer(text):
+        rest = text[match.end() :]
+        if is_first_item(rest):
+            return item_style(rest)
+    return None
+
+
 # Outer to inner: a list of 一是… ends at the next （三） or 三、 heading.
 _LEVEL = {"、": 0, "()": 1, ".": 2, "第": 3, "是": 3, "要": 3}
 
@@ -134,23 +147,16 @@ def continuation(lead_text: str, following: Sequence[Following]) -> list[Followi
     if not following:
         return []
     first = [f for f in following[:FIRST_ITEM_WITHIN] if LIST_MARK.match(f.text)]
-    lead_style = item_style(lead_text)
+    lead_style = item_style(lead_text) or inline_item_style(lead_text)
     if first and item_style(first[0].text) != lead_style and not is_first_item(first[0].text):
         if first[0] is following[0]:
             return []  # "（二）…" after the lead: the next section of an earlier list, not the lead's own
         first = []  # the lead's body, then the next section ("三、…"): the body is the answer
     if first and (style := item_style(first[0].text)) != lead_style:
-        level = _LEVEL.get(style or "", 3)
-        items = []
-        for sentence in following:
-            sentence_style = item_style(sentence.text)
-            if sentence_style == style:
-                items.append(sentence)
-                if len(items) >= MAX_ITEMS:
-                    break
-            elif sentence_style is not None and _LEVEL.get(sentence_style, 3) < level and items:
-                break  # the next section
-        return items
+        return _items(style, following)
+    if (style := inline_item_style(following[0].text)) and style != lead_style:
+        # "为什么……？" then "我看原因主要有三条：一是……；" "二是……；": that sentence opens the list
+        return [following[0], *_items(style, following[1:], MAX_ITEMS - 1)]
     if _SEMICOLON_END.search(lead_text.strip()):
         series = []
         for sentence in following[:MAX_ITEMS]:
@@ -164,6 +170,21 @@ def continuation(lead_text: str, following: Sequence[Following]) -> list[Followi
             break
         body.append(sentence)
     return body
+
+
+def _items(style: str | None, following: Sequence[Following], most: int = MAX_ITEMS) -> list[Following]:
+    """The items of one style after a lead, up to the next section (a heading of a higher level)."""
+    level = _LEVEL.get(style or "", 3)
+    items: list[Following] = []
+    for sentence in following:
+        sentence_style = item_style(sentence.text)
+        if sentence_style == style:
+            items.append(sentence)
+            if len(items) >= most:
+                break
+        elif sentence_style is not None and _LEVEL.get(sentence_style, 3) < level and items:
+            break  # the next section
+    return items
 
 
 _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}

@@ -43,6 +43,8 @@ from rag.answer.citing import REFUSAL, RELATED_HEADER, cite, refusal, refusal_te
 from rag.answer.following import NextChunk, follow_lead
 from rag.answer.scoring import (
     ASKS_HOW,
+    ASKS_WHY,
+    CAUSE_BONUS,
     CJK,
     DIRECTIVE_BONUS,
     PASSAGE_RANK_DECAY,
@@ -213,7 +215,10 @@ class AnswerComposer:
         bonus = DIRECTIVE_BONUS if how else 1.0
         quoted = quoted_phrases(asked.question)
         value = asked.question if asks_value(asked.question) else ""
-        sentences = score_sentences(asked.tokens, passages, idf, asked.terms, occasions, bonus, quoted, value)
+        why = CAUSE_BONUS if ASKS_WHY.search(asked.question) else 1.0
+        sentences = score_sentences(
+            asked.tokens, passages, idf, asked.terms, occasions, bonus, quoted, value, cause_bonus=why
+        )
         part_leads = [
             (part, lead)
             for part in asked.parts

@@ -87,12 +87,15 @@ def follow_items(chosen: list[Sentence], passages: list[Passage], next_chunk: Ne
 def follow_list(chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk) -> list[Sentence]:
     """For a question that asks for several things (哪些, 为什么): a quoted sentence that a list
     follows at once ("还存在一些问题和差距。一是……；二是……") announces the answer without
-    saying so; its items are quoted after it (the first such sentence only)."""
+    saying so; its items are quoted after it (the first such sentence only), also when the speaker
+    asks the question between them ("……更加严峻。为什么这样说？一是……")."""
     quoted = {s.text for s in chosen}
     for at, sentence in enumerate(chosen):
         if LIST_MARK.match(sentence.text):
             continue  # an item itself, not a lead
         following = following_sentences(passages, sentence.passage, sentence.end, next_chunk, limit=WINDOW)
+        if len(following) > 1 and is_question(following[0].text):
+            following = following[1:]  # "比往年更加严峻。为什么这样说？一是……": the question is not quoted
         if not following or not is_first_item(following[0].text) or following[0].text in quoted:
             continue
         items = [

@@ -35,6 +35,15 @@ _DIRECTIVE = re.compile(r"要|必须|应当|坚持|落实|建立|严格|加强|�
 # A how-many / how-long / when question is answered by a sentence that states such a value, not by
 # one that only shares its words ("防火期内常态化开展明察暗访" for "防火期是从哪天到哪天").
 VALUE_BONUS = 1.2
+# A why-question is answered by a sentence that gives a cause ("因为不少小矿山图省事…"), not by one
+# that only names the subject ("这是边坡最容易出问题的时候"). Calibrated on eval/calibration.jsonl.
+CAUSE_BONUS = 1.2
+_CAUSE = re.compile(r"因为|由于|原因|之所以|在于|导致|造成|根源|症结|归根")
+ASKS_WHY = re.compile(r"为什么|为何|为啥|怎么会|原因|理由")
+# ... and the speaker's own why-question ("为什么边坡这么容易出问题？") is where the causes follow
+# (rag.answer.following quotes them, not the question). Calibrated on eval/calibration.jsonl.
+ASKED_BACK_BONUS = 1.5
+_ASKED_BACK = re.compile(r"(为什么|为何|为啥|怎么会|原因是什么|原因在哪)[^。！!]*[?？]\s*$")
 _NAMES_MEETING = re.compile(r"会议|大会|会上|座谈会|推进会|例会|这次会|今天的会")
 # Not 怎么样 (how it went), nor 采取了什么 (what was done).
 ASKS_HOW = re.compile(r"怎么(?!样)|怎样(?!的)|如何|什么措施|哪些措施")
@@ -91,6 +100,7 @@ def score_sentences(
     directive_bonus: float = 1.0,
     quoted: Sequence[str] = (),
     value_asked: str = "",
+    cause_bonus: float = 1.0,
 ) -> list[Sentence]:
     """Share of the question's weighted vocabulary in each sentence, discounted by passage rank.
 
@@ -126,6 +136,10 @@ def score_sentences(
                 lexical *= QUOTED_BONUS
             if value_asked and states_value(value_asked, text):
                 lexical *= VALUE_BONUS
+            if cause_bonus != 1.0 and _ASKED_BACK.search(text):
+                lexical *= ASKED_BACK_BONUS
+            elif cause_bonus != 1.0 and _CAUSE.search(text):
+                lexical *= cause_bonus
             scored.append(Sentence(rank, span.start, span.end, text, lexical * decay))
     return scored
 

@@ -1,0 +1,106 @@
+"""Answers to why, how-long and when questions on speeches nobody tuned for (issue 12): the
+sentence that states the value, the causes after the speaker's own question, the whole list.
+Every rule on full-width and half-width punctuation alike. No model, no Chroma."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.index.tokenize import tokenize
+from rag.answer.answerability import asks_value, content_tokens, states_value
+from rag.answer.continuation import continuation, following_sentences
+from rag.answer.scoring import Sentence, score_sentences
+from tests.test_answerability import _passage, both
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_an_opening_sentence_that_answers_is_scored_for_its_words(mark: str) -> None:
+    """Words of the speech's opening pick the speech, so they are left out of its sentences' scores;
+    but an opening sentence that does not describe the meeting may itself be the answer. One that
+    does (“今天召开全市防汛工作会议”) still names the occasion only."""
+    question = f"防汛期是从哪天开始的{mark}"
+    tokens = tokenize(question)
+    idf = dict.fromkeys(tokens, 1.0)
+    title = "在全市安全生产工作会议上的讲话\n"
+    opening = "同志们：从6月1日起，全市正式进入防汛期。"
+    passages = [_passage(opening + "下面我讲三点意见。", "c1", "flood"), _passage("要落实防汛期值班制度。")]
+    occasions = {"flood": title + opening, "s1": title}
+    scored = score_sentences(tokens, passages, idf, occasions=occasions, value_asked=question)
+    best = max(scored, key=lambda s: s.score)
+    assert best.passage == 0 and "6月1日" in best.text, scored
+    meeting = "同志们：今天召开全市防汛工作会议。"
+    passages[0] = _passage(meeting + "下面我讲三点意见。", "c1", "flood")
+    occasions["flood"] = title + meeting
+    asked = tokenize(f"那次防汛会议部署了哪些值班制度{mark}")
+    scored = score_sentences(asked, passages, dict.fromkeys(asked, 1.0), occasions=occasions)
+    assert [s.score for s in scored if s.text == meeting] == [0]
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_several_is_no_count_asked_and_when_is_answered_by_a_span(mark: str) -> None:
+    assert not asks_value(f"为什么井下出事往往不是死一个而是死好几个{mark}")
+    assert not asks_value(f"为什么一死就是几十人{mark}")
+    assert asks_value(f"井下有几个人{mark}")
+    comma = "，" if mark == "？" else ","
+    # "什么时候能撤" is answered by how long and on what condition; "哪一年" only by a year.
+    span = f"看守火场时间不得少于24小时{comma}经验收确认后方可撤离。"
+    assert states_value(f"明火扑灭后什么时候能撤{mark}", span)
+    assert not states_value(f"防火指挥部是哪一年成立的{mark}", span)
+    assert not states_value(f"什么时候能撤{mark}", f"要组织人员彻底清理余火{comma}严防复燃。")
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_list_whose_first_item_stands_after_a_colon_is_quoted_whole(fullwidth: bool) -> None:
+    """ "为什么……？我看原因主要有三条：一是……；二是……；三是……。": the sentence after the question opens
+    the list itself, so "二是" and "三是" are its items, not another list's (only two were quoted)."""
+    text = (
+        "为什么事故还是降不下来？我看原因主要有三条：一是外包管理失控；二是超能力生产；"
+        "三是人员素质偏低。（三）抓好防汛。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    lead = text[: text.index("？" if fullwidth else "?") + 1]
+    following = following_sentences([_passage(text)], 0, len(lead), lambda p: None)
+    items = continuation(lead, following)
+    assert [i.text[:4] for i in items] == ["我看原因", "二是超能", "三是人员"]
+    # ... and a lead that itself holds the first item after its colon is followed by the rest.
+    first = following[0].text
+    assert [i.text[:2] for i in continuation(first, following[1:])] == ["二是", "三是"]
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_a_why_question_quotes_the_reasons_after_the_speakers_own_question(mark: str) -> None:
+    """ "我的判断是：比往年更加严峻。为什么这样说？一是……": the judgment is quoted with the reasons
+    after it; the speaker's question between them is not."""
+    from rag.answer.following import follow_list
+
+    text = f"我的判断是比往年更加严峻。为什么这样说{mark}一是气候条件不利。二是可燃物大量积累。三、加强领导。"
+    passages = [_passage(text)]
+    end = text.index("。") + 1
+    lead = Sentence(0, 0, end, text[:end], 1.0)
+    quoted = [s.text for s in follow_list([lead], passages, lambda p: None)]
+    assert quoted == [lead.text, "一是气候条件不利。", "二是可燃物大量积累。"]
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_a_why_question_prefers_a_cause_and_the_speakers_own_why(mark: str) -> None:
+    from rag.answer.scoring import CAUSE_BONUS
+
+    question = f"边坡为什么容易出事{mark}"
+    tokens = tokenize(question)
+    idf = dict.fromkeys(tokens, 1.0)
+    plain = "边坡最容易出事的时候到了。"
+    cause = "边坡容易出事，是因为台阶高度超过设计。"
+    asked = f"为什么边坡容易出事{mark}"
+    scores = {
+        s.text: s.score
+        for s in score_sentences(tokens, [_passage(plain + cause + asked)], idf, cause_bonus=CAUSE_BONUS)
+    }
+    assert scores[cause] > scores[plain] and scores[asked] > scores[cause]
+    same = {s.text: s.score for s in score_sentences(tokens, [_passage(plain + cause)], idf)}
+    assert same[cause] == same[plain]  # not for other questions
+
+
+def test_when_at_the_latest_is_asking_not_naming() -> None:
+    for mark in "？?":
+        assert content_tokens(tokenize(f"报警器最晚要在什么时候装好{mark}")) == ["报警", "报警器"]
