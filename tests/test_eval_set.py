@@ -122,3 +122,20 @@ def test_probe_sets_are_sound(texts):
     answers = {"q1": (False, "……甲乙……[1]"), "q2": (True, ""), "q3": (False, "丙")}
     scores = score(sample, lambda q: answers[q])
     assert (scores.gold_quoted, scores.answerable_refused, scores.off_corpus_refused) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("group", ["a", "b", "c"])
+def test_the_unseen_groups_are_sound(group: str) -> None:
+    """eval/unseen/: speeches and questions written after the rules, each group asked of the seed
+    plus its own speeches only (an off-corpus question of one group may be answered by another's)."""
+    rows = _rows(f"unseen/{group}.jsonl")
+    texts = {str(p.relative_to(ROOT)): decoded(p) for p in sorted((EVAL / "unseen" / group).iterdir())}
+    assert len({r["id"] for r in rows}) == len(rows)
+    answerable = [r for r in rows if r["type"] != "unanswerable"]
+    assert len(answerable) >= 40 and len(rows) - len(answerable) >= 30
+    for row in answerable:
+        assert row["evidence"] and row["answer_keywords"], row["id"]
+        for evidence in row["evidence"]:
+            assert evidence in texts[row["source"]], (row["id"], evidence)
+        for keyword in row["answer_keywords"]:
+            assert any(keyword in e for e in row["evidence"]), (row["id"], keyword)
