@@ -334,8 +334,14 @@ _NEXT_SENTENCE_DEFINES = (
 )
 
 
+_ALL_NUMERALS = re.compile(rf"[{_NUMERALS}0-9]{{2,5}}")
+
+
 def term_parts(term: str) -> list[str]:
-    """A numbered slogan's parts: “两查一改” → 两查, 一改; “四不两直” → 四不, 两直."""
+    """A numbered slogan's parts: “两查一改” → 两查, 一改; “四不两直” → 四不, 两直; “一三五” → 一, 三, 五
+    (each spelled out as “一”就是…)."""
+    if _ALL_NUMERALS.fullmatch(term):
+        return list(term)
     parts = _PART.findall(term)
     return parts if len(parts) > 1 and "".join(parts) == term else []
 
@@ -358,7 +364,12 @@ def spells_out(term: str, text: str) -> bool:
     parts = term_parts(term)
     if parts:
         defined = [
-            re.search(rf"[{_OPEN_QUOTE}]?{re.escape(part)}" + _normal(_SPELLS_OUT), text) for part in parts
+            # a one-character part only in quotes: “一”就是…, not every 一是…
+            re.search(
+                rf"[{_OPEN_QUOTE}]{'' if len(part) == 1 else '?'}{re.escape(part)}" + _normal(_SPELLS_OUT),
+                text,
+            )
+            for part in parts
         ]
         return sum(bool(d) for d in defined) >= max(1, len(parts) - 1)
     return False

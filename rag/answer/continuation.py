@@ -22,7 +22,7 @@ from rag.types import Passage
 
 _QUESTION_END = re.compile(r"[?？]\s*[”\"」』]?$")
 _OPENS = re.compile(r"[:：;；]$|以下|如下|(几|[两三四五六七八九十])(个|项|点|条|方面)[^。]{0,6}[:：。]?$")
-_SEMICOLON_END = re.compile(r"[;；]$")
+_SEMICOLON_END = re.compile(r"[;；][\"“”]?$")  # a straight quote may open the next part
 
 # A heading is a short enumerated sentence ("（二）加强起重机械管理。"); calibrated on eval/calibration.jsonl.
 HEADING_MAX_CHARS = 24
@@ -164,9 +164,12 @@ def continuation(lead_text: str, following: Sequence[Following]) -> list[Followi
             if not _SEMICOLON_END.search(sentence.text):
                 break
         return series
-    body = []
-    for sentence in following[:BODY_SENTENCES]:
+    body: list[Following] = []
+    for sentence in following[:MAX_ITEMS]:
         if LIST_MARK.match(sentence.text) and is_heading(sentence.text):
+            break
+        # A semicolon series runs on to its full stop ("“一”就是……；“三”就是……；“五”就是……。").
+        if len(body) >= BODY_SENTENCES and not _SEMICOLON_END.search(body[-1].text):
             break
         body.append(sentence)
     return body

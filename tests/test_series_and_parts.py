@@ -1,0 +1,31 @@
+"""A slogan spelled out part by part, on speeches nobody tuned for (issue 12): every part is quoted,
+and a slogan of bare numerals (“一三五”) is recognised as defined. Full-width and half-width alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.answerability import spells_out, term_parts
+from rag.answer.continuation import continuation, following_sentences
+from tests.test_answerability import _passage, both
+
+DEFINED = (
+    "（二）落实“一三五”响应机制。“一”就是1分钟内报告；“三”就是30分钟内赶到现场；"
+    "“五”就是50分钟内到达增援。（三）抓好宣传。"
+)
+
+
+@pytest.mark.parametrize("text", both(DEFINED))
+def test_a_heading_body_that_is_a_semicolon_series_is_quoted_to_its_full_stop(text: str) -> None:
+    """Two body sentences were quoted after a heading, so the third part of the slogan was cut off."""
+    lead = text[: text.index("。") + 1]
+    following = following_sentences([_passage(text)], 0, len(lead), lambda p: None)
+    assert [f.text.lstrip("“\"")[0] for f in continuation(lead, following)] == ["一", "三", "五"]
+
+
+@pytest.mark.parametrize("text", both(DEFINED))
+def test_a_slogan_of_numerals_is_spelled_out_by_its_quoted_numerals(text: str) -> None:
+    assert term_parts("一三五") == ["一", "三", "五"] and term_parts("631") == ["6", "3", "1"]
+    assert spells_out("一三五", text)
+    # Bare numerals are everywhere ("一是…"): only a quoted numeral names a part.
+    assert not spells_out("一三五", "落实“一三五”响应机制。一是加强领导，二是强化保障，三是严格考核。")
