@@ -104,3 +104,25 @@ def test_a_why_question_prefers_a_cause_and_the_speakers_own_why(mark: str) -> N
 def test_when_at_the_latest_is_asking_not_naming() -> None:
     for mark in "？?":
         assert content_tokens(tokenize(f"报警器最晚要在什么时候装好{mark}")) == ["报警", "报警器"]
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_quoted_sentence_holding_the_first_item_brings_the_rest_of_its_list(fullwidth: bool) -> None:
+    """A heading led the answer, and the sentences with 一是 and 三是 scored high enough to be quoted
+    while 二是 did not: the list a quoted sentence opens is quoted whole."""
+    from ingest.index.text import split_sentences
+    from rag.answer.following import follow_lead
+
+    text = (
+        "（二）抓好除尘系统改造。除尘系统是粉尘防爆的心脏。"
+        "重点抓好三件事：一是不得正压吹送；二是设置泄爆装置；三是不得共用系统。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    spans = [(s.start, s.end, text[s.start : s.end].strip()) for s in split_sentences(text)]
+    heading, opener, third = (
+        next(s for s in spans if s[2].startswith(p)) for p in ("（二" if fullwidth else "(二", "重点", "三是")
+    )
+    chosen = [Sentence(0, *heading, 1.0), Sentence(0, *opener, 0.5), Sentence(0, *third, 0.4)]
+    quoted = [s.text[:2] for s in follow_lead(chosen, [_passage(text)], lambda p: None, wants_set=True)]
+    assert quoted[2:] == ["重点", "二是", "三是"]

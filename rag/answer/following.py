@@ -11,8 +11,10 @@ from rag.answer.continuation import (
     WINDOW,
     continuation,
     following_sentences,
+    inline_item_style,
     is_first_item,
     is_question,
+    item_style,
     later_items,
     needs_continuation,
 )
@@ -33,7 +35,7 @@ def follow_lead(
     lead = chosen[0]
     if needs_continuation(lead.text):
         chosen = _announced(chosen, passages, next_chunk)
-    elif wants_set:
+    if wants_set:
         chosen = follow_list(chosen, passages, next_chunk)
     if wants_set and chosen[0] is lead and LIST_MARK.match(lead.text):
         chosen = follow_items(chosen, passages, next_chunk)
@@ -96,7 +98,12 @@ def follow_list(chosen: list[Sentence], passages: list[Passage], next_chunk: Nex
         following = following_sentences(passages, sentence.passage, sentence.end, next_chunk, limit=WINDOW)
         if len(following) > 1 and is_question(following[0].text):
             following = following[1:]  # "比往年更加严峻。为什么这样说？一是……": the question is not quoted
-        if not following or not is_first_item(following[0].text) or following[0].text in quoted:
+        # The list starts after it, or it holds the first item itself ("重点抓好三件事：一是……；").
+        opens = inline_item_style(sentence.text)
+        starts = bool(following) and (
+            is_first_item(following[0].text) or (opens is not None and item_style(following[0].text) == opens)
+        )
+        if not starts or following[0].text in quoted:
             continue
         items = [
             Sentence(f.passage, f.start, f.end, f.text, 0.0)
