@@ -126,3 +126,24 @@ def test_a_quoted_sentence_holding_the_first_item_brings_the_rest_of_its_list(fu
     chosen = [Sentence(0, *heading, 1.0), Sentence(0, *opener, 0.5), Sentence(0, *third, 0.4)]
     quoted = [s.text[:2] for s in follow_lead(chosen, [_passage(text)], lambda p: None, wants_set=True)]
     assert quoted[2:] == ["重点", "二是", "三是"]
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_heading_that_leads_a_list_answer_brings_its_sections_list(fullwidth: bool) -> None:
+    """ "边坡讲话定了哪几条硬规矩？": the heading leads, its body restates the problem, and the rules
+    stand three sentences on ("对此，要做到以下几点：一是……"); the next section's list is not its own."""
+    from ingest.index.text import split_sentences
+    from rag.answer.following import follow_lead
+
+    text = (
+        "（二）守住边坡这条生命线。事故十起有六起出在边坡上。台阶高度远远超过设计。"
+        "对此，要做到以下几点：一是限期削坡减载；二是安装在线监测系统；三是先巡查边坡再复工。"
+        "（三）管好尾矿库。要做到两点：一是闭库设计；二是专人管护。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    first = split_sentences(text)[0]
+    heading = Sentence(0, first.start, first.end, text[first.start : first.end].strip(), 1.0)
+    quoted = [s.text[:4] for s in follow_lead([heading], [_passage(text)], lambda p: None, wants_set=True)]
+    assert quoted[-2:] == ["二是安装", "三是先巡"] and quoted[-3].startswith("对此")
+    assert not any("闭库" in q for q in quoted)

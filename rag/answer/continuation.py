@@ -104,6 +104,13 @@ def inline_item_style(text: str) -> str | None:
 _LEVEL = {"、": 0, "()": 1, ".": 2, "第": 3, "是": 3, "要": 3}
 
 
+def ends_section(heading: str, text: str) -> bool:
+    """Is `text` a heading of the same or a higher level than `heading` (its section ends there)?"""
+    if not is_heading(text):
+        return False
+    return _LEVEL.get(item_style(text) or "", 3) <= _LEVEL.get(item_style(heading) or "", 3)
+
+
 def following_sentences(
     passages: list[Passage],
     index: int,

@@ -10,9 +10,11 @@ from ingest.index.text import LIST_MARK
 from rag.answer.continuation import (
     WINDOW,
     continuation,
+    ends_section,
     following_sentences,
     inline_item_style,
     is_first_item,
+    is_heading,
     is_question,
     item_style,
     later_items,
@@ -35,6 +37,8 @@ def follow_lead(
     lead = chosen[0]
     if needs_continuation(lead.text):
         chosen = _announced(chosen, passages, next_chunk)
+    if wants_set and is_heading(lead.text):
+        chosen = follow_section_list(chosen, passages, next_chunk)
     if wants_set:
         chosen = follow_list(chosen, passages, next_chunk)
     if wants_set and chosen[0] is lead and LIST_MARK.match(lead.text):
@@ -66,6 +70,42 @@ def _announced(chosen: list[Sentence], passages: list[Passage], next_chunk: Next
             new.append(sentence)
             texts.add(sentence.text)
     return new
+
+
+def follow_section_list(
+    chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk
+) -> list[Sentence]:
+    """A heading that leads the answer to a list question ("哪几条硬规矩？") is answered by the list its
+    section gives ("对此，要做到以下几点：一是……"), which may stand a few sentences after it: that
+    list is quoted after what was chosen, unless items of its section are quoted already."""
+    lead = chosen[0]
+    following = following_sentences(passages, lead.passage, lead.end, next_chunk)
+    section = []
+    for sentence in following:
+        if ends_section(lead.text, sentence.text):
+            break
+        section.append(sentence)
+    section_texts = {f.text for f in section}
+    if any(LIST_MARK.match(s.text) and s.text in section_texts for s in chosen[1:]):
+        return chosen
+    quoted = {s.text for s in chosen}
+    for at, sentence in enumerate(section):
+        opens = inline_item_style(sentence.text)
+        if opens is None and not (at + 1 < len(section) and is_first_item(section[at + 1].text)):
+            continue
+        rest = [f for f in continuation(sentence.text, section[at + 1 :]) if f.text not in quoted]
+        if not rest:
+            return chosen
+        opener = (
+            []
+            if sentence.text in quoted
+            else [Sentence(sentence.passage, sentence.start, sentence.end, sentence.text, 0.0)]
+        )
+        items = opener + [Sentence(f.passage, f.start, f.end, f.text, 0.0) for f in rest]
+        # after the heading and what of its section is quoted, before sentences from elsewhere
+        last = max(i for i, s in enumerate(chosen) if i == 0 or s.text in section_texts)
+        return [*chosen[: last + 1], *items, *chosen[last + 1 :]]
+    return chosen
 
 
 def follow_items(chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk) -> list[Sentence]:
