@@ -44,7 +44,8 @@ _NOTE = re.compile(r"(根据|据)?(录音|速记|记录)?整理|有删节|略有
 
 # Words that name a speech as a genre: a line holding one may be a speech's title.
 GENRE = re.compile(r"(讲话|发言|致辞|讲稿|报告|动员令|总结)")
-_MEETING = re.compile(r"会议|大会|会上|座谈会|推进会|例会")
+# Words that name a meeting: a line holding one is about an occasion.
+MEETING = re.compile(r"会议|大会|会上|座谈会|推进会|例会")
 _UNIT = "省|自治区|市|自治州|县|区|镇|乡|州|盟|旗"
 _PLACE_WORD = re.compile(rf"^[\u4e00-\u9fff]{{2,8}}?({_UNIT})$")
 _GENERIC_PLACE = re.compile(r"^(全|我|本|该|各|今|这|此|市|县|区|镇|乡|省|[xX×＊*])")
@@ -146,7 +147,7 @@ def parse_date_line(line: str) -> DateLine | None:
     if _OCCASION.match(rest.replace(" ", "")) and not GENRE.search(rest):
         # Where it was given, not a title: a title names the genre ("……会议上的讲话").
         return DateLine(date, title_place(rest.replace(" ", "")))
-    if len(text) > _DATE_LINE_MAX or GENRE.search(rest) or _MEETING.search(rest):
+    if len(text) > _DATE_LINE_MAX or GENRE.search(rest) or MEETING.search(rest):
         return None  # "2024年全市安全生产工作会议上的讲话" is a title, not a date line
     if len(rest.replace(" ", "")) > _BESIDE_DATE_MAX:
         return None
@@ -221,7 +222,7 @@ def subtitle_of(line: str) -> str | None:
     rest = match.group(1).strip()
     if len(rest) > 60 or re.search("[。！？!?；;]", rest):
         return None
-    if not (GENRE.search(rest) or _MEETING.search(rest)):
+    if not (GENRE.search(rest) or MEETING.search(rest)):
         return None
     return rest
 
@@ -231,7 +232,7 @@ def is_speaker_line(line: str) -> bool:
     text = line.strip()
     if not text or len(text) > _SPEAKER_MAX or is_sentence(text) or is_numbered(text):
         return False
-    if GENRE.search(text) or _MEETING.search(text) or _first_date(text):
+    if GENRE.search(text) or MEETING.search(text) or _first_date(text):
         return False
     compact = re.sub(r"\s+", "", text)
     return bool(_ROLE.search(text) or (_NAME.match(compact) and not _NOT_NAME.search(compact)))
@@ -243,7 +244,7 @@ def speaker_in_title(title: str) -> str | None:
     if match is None:
         return None
     who = match.group(1).strip()
-    if not _ROLE.search(who) or _MEETING.search(who):
+    if not _ROLE.search(who) or MEETING.search(who):
         return None  # "年度在全区……" names no one
     return who.removesuffix("同志") or who
 

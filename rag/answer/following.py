@@ -3,12 +3,13 @@ after "还存在一些问题和差距。" — across chunks of the same speech (
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ingest.index.text import LIST_MARK
 from rag.answer.continuation import (
     WINDOW,
+    Following,
     continuation,
     ends_section,
     following_sentences,
@@ -90,8 +91,7 @@ def follow_section_list(
         return chosen
     quoted = {s.text for s in chosen}
     for at, sentence in enumerate(section):
-        opens = inline_item_style(sentence.text)
-        if opens is None and not (at + 1 < len(section) and is_first_item(section[at + 1].text)):
+        if not _list_starts(sentence.text, section[at + 1 :]):
             continue
         rest = [f for f in continuation(sentence.text, section[at + 1 :]) if f.text not in quoted]
         if not rest:
@@ -138,12 +138,7 @@ def follow_list(chosen: list[Sentence], passages: list[Passage], next_chunk: Nex
         following = following_sentences(passages, sentence.passage, sentence.end, next_chunk, limit=WINDOW)
         if len(following) > 1 and is_question(following[0].text):
             following = following[1:]  # "比往年更加严峻。为什么这样说？一是……": the question is not quoted
-        # The list starts after it, or it holds the first item itself ("重点抓好三件事：一是……；").
-        opens = inline_item_style(sentence.text)
-        starts = bool(following) and (
-            is_first_item(following[0].text) or (opens is not None and item_style(following[0].text) == opens)
-        )
-        if not starts or following[0].text in quoted:
+        if not _list_starts(sentence.text, following) or following[0].text in quoted:
             continue
         items = [
             Sentence(f.passage, f.start, f.end, f.text, 0.0)
@@ -153,3 +148,12 @@ def follow_list(chosen: list[Sentence], passages: list[Passage], next_chunk: Nex
         if items:
             return chosen[: at + 1] + items + [s for s in chosen[at + 1 :] if not repeats(s, items)]
     return chosen
+
+
+def _list_starts(text: str, following: Sequence[Following]) -> bool:
+    """Does a list start right after this sentence, or in it, its first item after a colon
+    ("重点抓好三件事：一是……；" followed by "二是……")?"""
+    if not following:
+        return False
+    opens = inline_item_style(text)
+    return is_first_item(following[0].text) or (opens is not None and item_style(following[0].text) == opens)

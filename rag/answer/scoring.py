@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ingest.heads import MEETING
 from ingest.index.text import split_sentences
 from ingest.index.tokenize import find_slogans, tokenize
 from ingest.suspicious import is_suspicious
@@ -47,7 +48,6 @@ ASKS_WHY = re.compile(r"为什么|为何|为啥|怎么会|原因|理由")
 # eval/calibration.jsonl, test citation precision 0.899 → 0.905.
 ASKED_BACK_BONUS = 1.5
 _ASKED_BACK = re.compile(r"(为什么|为何|为啥|怎么会|原因是什么|原因在哪)[^。！!]*[?？]\s*$")
-_NAMES_MEETING = re.compile(r"会议|大会|会上|座谈会|推进会|例会|这次会|今天的会")
 # Not 怎么样 (how it went), nor 采取了什么 (what was done).
 ASKS_HOW = re.compile(r"怎么(?!样)|怎样(?!的)|如何|什么措施|哪些措施")
 PASSAGE_RANK_DECAY = 0.15
@@ -124,7 +124,7 @@ def score_sentences(
             if len(text) < 4 or is_suspicious(text):  # speech text is data: never quote an injected order
                 continue
             words = content
-            if text in occasion and not _NAMES_MEETING.search(text):
+            if text in occasion and not MEETING.search(text):
                 # An opening sentence that does not describe the meeting is content like any other
                 # ("从11月1日起，我县正式进入森林草原防火期…"): only the title's and speaker's words are
                 # left out of its score.
