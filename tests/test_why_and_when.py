@@ -147,3 +147,35 @@ def test_a_heading_that_leads_a_list_answer_brings_its_sections_list(fullwidth: 
     quoted = [s.text[:4] for s in follow_lead([heading], [_passage(text)], lambda p: None, wants_set=True)]
     assert quoted[-2:] == ["二是安装", "三是先巡"] and quoted[-3].startswith("对此")
     assert not any("闭库" in q for q in quoted)
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_list_whose_first_item_is_quoted_already_is_quoted_whole(fullwidth: bool) -> None:
+    """ "凭什么说管得住？": the speaker's question and its "一是……；" scored high and were chosen, after a
+    sentence from elsewhere; "二是" and "三是" were left out because the first item was quoted already.
+    The list is quoted in its order, without the speaker's question."""
+    from ingest.index.text import split_sentences
+    from rag.answer.following import follow_lead
+
+    text = (
+        "有人说渔船一出海就管不着。为什么说管得着？一是有了北斗，岸上看得清楚；"
+        "二是责任可以追到人头上；三是出港报告制度已经建立。关键是愿不愿意管。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    spans = [(s.start, s.end, text[s.start : s.end].strip()) for s in split_sentences(text)]
+    asked, first = (next(s for s in spans if s[2].startswith(p)) for p in ("为什么", "一是"))
+    elsewhere = _passage("船东是渔船安全生产的第一责任人。", "c2", "s2")
+    chosen = [Sentence(1, 0, 16, elsewhere.text, 1.0), Sentence(0, *asked, 0.9), Sentence(0, *first, 0.8)]
+    quoted = follow_lead(chosen, [_passage(text), elsewhere], lambda p: None, wants_set=True)
+    assert [s.text[:2] for s in quoted] == ["船东", "一是", "二是", "三是"]
+
+
+def test_every_why_word_asks_for_the_set_of_reasons() -> None:
+    from rag.answer.extractive import ASKS_FOR_SET
+    from rag.answer.scoring import ASKS_WHY
+
+    for question in ("凭什么说管得住？", "何以见得形势严峻?", "为啥总是整改不彻底？", "怎么会反复出问题?"):
+        assert ASKS_WHY.search(question) and ASKS_FOR_SET.search(question), question
+    assert ASKS_FOR_SET.search("水上安全有哪些薄弱点？") and ASKS_FOR_SET.search("还有哪些差距?")
+    assert not ASKS_WHY.search("什么是“三查三清”？")

@@ -103,7 +103,7 @@ NO_INDEX = "索引里还没有讲话。请先导入讲话文件(python -m ingest
 # something else; one missing term is most often a paraphrase. Calibrated on eval/calibration.jsonl.
 MIN_MISSING_TERMS = 2
 # Questions that ask for several things: items, reasons, problems.
-ASKS_FOR_SET = re.compile(WANTS_LIST.pattern + r"|为什么|为何|原因|理由|不足|短板|问题")
+ASKS_FOR_SET = re.compile(WANTS_LIST.pattern + "|" + ASKS_WHY.pattern + r"|不足|短板|薄弱|差距|问题")
 
 
 class SentenceEmbedder(Protocol):

@@ -138,15 +138,19 @@ def follow_list(chosen: list[Sentence], passages: list[Passage], next_chunk: Nex
         following = following_sentences(passages, sentence.passage, sentence.end, next_chunk, limit=WINDOW)
         if len(following) > 1 and is_question(following[0].text):
             following = following[1:]  # "比往年更加严峻。为什么这样说？一是……": the question is not quoted
-        if not _list_starts(sentence.text, following) or following[0].text in quoted:
+        if not _list_starts(sentence.text, following):
             continue
-        items = [
-            Sentence(f.passage, f.start, f.end, f.text, 0.0)
-            for f in continuation(sentence.text, following)
-            if f.text not in quoted
-        ]
-        if items:
-            return chosen[: at + 1] + items + [s for s in chosen[at + 1 :] if not repeats(s, items)]
+        listed = continuation(sentence.text, following)
+        if all(f.text in quoted for f in listed):
+            continue
+        # Items already chosen ("为什么说管得着？" and its "一是……" scored high) keep their place in the list.
+        own = {s.text: s for s in chosen}
+        items = [own.get(f.text) or Sentence(f.passage, f.start, f.end, f.text, 0.0) for f in listed]
+        texts = {s.text for s in items}
+        rest = [s for s in chosen[at + 1 :] if s.text not in texts and not repeats(s, items)]
+        # The speaker's own question before the list is not quoted when the list answers it.
+        head = chosen[:at] if is_question(sentence.text) and at > 0 else chosen[: at + 1]
+        return head + items + rest
     return chosen
 
 
