@@ -179,3 +179,29 @@ def test_every_why_word_asks_for_the_set_of_reasons() -> None:
         assert ASKS_WHY.search(question) and ASKS_FOR_SET.search(question), question
     assert ASKS_FOR_SET.search("水上安全有哪些薄弱点？") and ASKS_FOR_SET.search("还有哪些差距?")
     assert not ASKS_WHY.search("什么是“三查三清”？")
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_why_question_answered_by_a_conclusion_quotes_the_grounds_before_it(fullwidth: bool) -> None:
+    """ "这就告诉我们，防火的重点不在深山，而在林缘。" answers "为什么重点在林子边上？" only with the
+    facts before it, in its paragraph; the paragraph before is not quoted, nor is anything for a
+    sentence that concludes nothing."""
+    from ingest.index.text import split_sentences
+    from rag.answer.following import follow_lead
+
+    text = (
+        "今年要抓好宣传。\n去年发生火情6起，其中5起由农事用火引起。火情发生在哪里？"
+        "基本都在林缘结合部。这就告诉我们，防火的重点不在深山，而在林缘。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    spans = split_sentences(text)
+    last = spans[-1]
+    conclusion = Sentence(0, last.start, last.end, text[last.start : last.end].strip(), 1.0)
+    quoted = [
+        s.text[:4] for s in follow_lead([conclusion], [_passage(text)], lambda p: None, wants_grounds=True)
+    ]
+    assert quoted == ["去年发生", "火情发生", "基本都在", "这就告诉"]
+    plain = spans[-2]
+    fact = Sentence(0, plain.start, plain.end, text[plain.start : plain.end].strip(), 1.0)
+    assert follow_lead([fact], [_passage(text)], lambda p: None, wants_grounds=True) == [fact]

@@ -185,7 +185,12 @@ class AnswerComposer:
         if self._too_weak(asked, passages, chosen, evidence) or not self.focused(asked, passages, chosen):
             return refusal(question, passages)
         passages = list(passages)
-        chosen = self.follow_lead(chosen, passages, wants_set=bool(ASKS_FOR_SET.search(question)))
+        chosen = self.follow_lead(
+            chosen,
+            passages,
+            wants_set=bool(ASKS_FOR_SET.search(question)),
+            wants_grounds=bool(ASKS_WHY.search(question)),
+        )
         text, citations = cite(chosen, passages)
         note = None
         if missing := undefined_terms(asked.terms, passages, self.speech_text):
@@ -367,10 +372,17 @@ class AnswerComposer:
         )
 
     def follow_lead(
-        self, chosen: list[Sentence], passages: list[Passage], wants_set: bool = False
+        self,
+        chosen: list[Sentence],
+        passages: list[Passage],
+        wants_set: bool = False,
+        wants_grounds: bool = False,
     ) -> list[Sentence]:
-        """What the chosen sentences announce, quoted after them (see rag.answer.following)."""
-        return follow_lead(chosen, passages, self._chunk_after(), wants_set=wants_set)
+        """What the chosen sentences announce, quoted after them, and what a quoted conclusion is
+        drawn from, before it (see rag.answer.following)."""
+        return follow_lead(
+            chosen, passages, self._chunk_after(), wants_set=wants_set, wants_grounds=wants_grounds
+        )
 
     def _chunk_after(self) -> NextChunk:
         """The next chunk of a passage's speech (the speech's chunks are read once per answer)."""

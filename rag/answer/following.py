@@ -3,10 +3,11 @@ after "还存在一些问题和差距。" — across chunks of the same speech (
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ingest.index.text import LIST_MARK
+from ingest.index.text import LIST_MARK, split_sentences
 from rag.answer.continuation import (
     WINDOW,
     Following,
@@ -29,7 +30,12 @@ NextChunk = Callable[[Passage], tuple[str, str, dict[str, Any]] | None]
 
 
 def follow_lead(
-    chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk, *, wants_set: bool = False
+    chosen: list[Sentence],
+    passages: list[Passage],
+    next_chunk: NextChunk,
+    *,
+    wants_set: bool = False,
+    wants_grounds: bool = False,
 ) -> list[Sentence]:
     """When the best sentence only announces the answer — restates the question, is a heading,
     or opens a list — quote what follows it (items, the heading's body), across chunks of the
@@ -44,6 +50,8 @@ def follow_lead(
         chosen = follow_list(chosen, passages, next_chunk)
     if wants_set and chosen[0] is lead and LIST_MARK.match(lead.text):
         chosen = follow_items(chosen, passages, next_chunk)
+    if wants_grounds:
+        chosen = grounds_before(chosen, passages)
     return chosen
 
 
@@ -161,3 +169,37 @@ def _list_starts(text: str, following: Sequence[Following]) -> bool:
         return False
     opens = inline_item_style(text)
     return is_first_item(following[0].text) or (opens is not None and item_style(following[0].text) == opens)
+
+
+# A sentence that draws the speaker's conclusion from what was just said ("这就告诉我们，防火的重点
+# 不在深山，而在林缘。"): the grounds stand before it.
+_CONCLUDES = re.compile(
+    r"^\s*(这就?告诉我们|这(也|就|些|都|充分|足以)*(说明|表明|证明)|由此可见|可见|事实证明|实践证明|所以说)"
+)
+GROUNDS = 2  # sentences of the same paragraph quoted before a conclusion
+
+
+def grounds_before(chosen: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+    """For a why-question, a quoted conclusion brings the sentences of its paragraph just before
+    it, the facts it is drawn from ("火情发生在哪里？基本都在林缘结合部…"), quoted before it."""
+    out: list[Sentence] = []
+    quoted = {s.text for s in chosen}
+    for sentence in chosen:
+        if _CONCLUDES.match(sentence.text):
+            text = passages[sentence.passage].text
+            spans = split_sentences(text)
+            at = next((i for i, span in enumerate(spans) if span.start >= sentence.start), len(spans))
+            if at < len(spans):
+                paragraph = spans[at].paragraph
+                before: list[Sentence] = []
+                for span in reversed(spans[:at]):
+                    body = text[span.start : span.end].strip()
+                    if span.paragraph != paragraph or body in quoted or not body:
+                        break
+                    before.insert(0, Sentence(sentence.passage, span.start, span.end, body, 0.0))
+                    if sum(not is_question(s.text) for s in before) >= GROUNDS:
+                        break
+                out.extend(before)
+                quoted.update(s.text for s in before)
+        out.append(sentence)
+    return out
