@@ -205,3 +205,32 @@ def test_a_why_question_answered_by_a_conclusion_quotes_the_grounds_before_it(fu
     plain = spans[-2]
     fact = Sentence(0, plain.start, plain.end, text[plain.start : plain.end].strip(), 1.0)
     assert follow_lead([fact], [_passage(text)], lambda p: None, wants_grounds=True) == [fact]
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_how_question_answered_inside_a_numbered_item_quotes_the_item_whole(fullwidth: bool) -> None:
+    """ "清明上坟这事怎么管？": the best sentence is one step of item "3." (登记、值守), and the next step
+    (倡导鲜花祭扫) is in the same item: the item is quoted whole, heading first. A sentence of a
+    plain paragraph, or of an item longer than one measure, is left as it was."""
+    from ingest.index.text import split_sentences
+    from rag.answer.following import ITEM_SENTENCES, follow_lead
+
+    item = (
+        "3.把住祭祀用火关。清明是祭祀用火的高峰期。各乡镇要组织对坟地逐一登记，安排专人值守。要倡导鲜花祭扫。"
+    )
+    text = "（二）管住火源。\n" + item + "\n4.管好特殊人群。要逐一登记造册。"
+    if not fullwidth:
+        text = both(text)[1]
+    spans = split_sentences(text)
+    step = next(s for s in spans if text[s.start : s.end].strip().startswith("各乡镇"))
+    lead = Sentence(0, step.start, step.end, text[step.start : step.end].strip(), 1.0)
+    quoted = [s.text[:2] for s in follow_lead([lead], [_passage(text)], lambda p: None, wants_measures=True)]
+    assert quoted == ["3.", "清明", "各乡", "要倡"]
+    plain = text.replace("3.", "")
+    step = next(s for s in split_sentences(plain) if plain[s.start : s.end].strip().startswith("各乡镇"))
+    lead = Sentence(0, step.start, step.end, plain[step.start : step.end].strip(), 1.0)
+    assert follow_lead([lead], [_passage(plain)], lambda p: None, wants_measures=True) == [lead]
+    long = text.replace("要倡导鲜花祭扫。", "要倡导鲜花祭扫。" * ITEM_SENTENCES)
+    step = next(s for s in split_sentences(long) if long[s.start : s.end].strip().startswith("各乡镇"))
+    lead = Sentence(0, step.start, step.end, long[step.start : step.end].strip(), 1.0)
+    assert follow_lead([lead], [_passage(long)], lambda p: None, wants_measures=True) == [lead]

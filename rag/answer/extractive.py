@@ -190,6 +190,7 @@ class AnswerComposer:
             passages,
             wants_set=bool(ASKS_FOR_SET.search(question)),
             wants_grounds=bool(ASKS_WHY.search(question)),
+            wants_measures=bool(ASKS_HOW.search(question)) and not WANTS_LIST.search(question),
         )
         text, citations = cite(chosen, passages)
         note = None
@@ -377,11 +378,17 @@ class AnswerComposer:
         passages: list[Passage],
         wants_set: bool = False,
         wants_grounds: bool = False,
+        wants_measures: bool = False,
     ) -> list[Sentence]:
-        """What the chosen sentences announce, quoted after them, and what a quoted conclusion is
-        drawn from, before it (see rag.answer.following)."""
+        """What the chosen sentences announce, quoted after them, what a quoted conclusion is drawn
+        from, before it, and the whole item a measure is one step of (see rag.answer.following)."""
         return follow_lead(
-            chosen, passages, self._chunk_after(), wants_set=wants_set, wants_grounds=wants_grounds
+            chosen,
+            passages,
+            self._chunk_after(),
+            wants_set=wants_set,
+            wants_grounds=wants_grounds,
+            wants_measures=wants_measures,
         )
 
     def _chunk_after(self) -> NextChunk:

@@ -36,6 +36,7 @@ def follow_lead(
     *,
     wants_set: bool = False,
     wants_grounds: bool = False,
+    wants_measures: bool = False,
 ) -> list[Sentence]:
     """When the best sentence only announces the answer — restates the question, is a heading,
     or opens a list — quote what follows it (items, the heading's body), across chunks of the
@@ -52,6 +53,8 @@ def follow_lead(
         chosen = follow_items(chosen, passages, next_chunk)
     if wants_grounds:
         chosen = grounds_before(chosen, passages)
+    if wants_measures:
+        chosen = whole_item(chosen, passages)
     return chosen
 
 
@@ -203,3 +206,29 @@ def grounds_before(chosen: list[Sentence], passages: list[Passage]) -> list[Sent
                 quoted.update(s.text for s in before)
         out.append(sentence)
     return out
+
+
+ITEM_SENTENCES = 6  # an item paragraph longer than this is a section, not one measure
+
+
+def whole_item(chosen: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+    """For a how-question, a lead sentence inside a numbered item ("3.把住祭祀用火关。春节……。各乡镇
+    要……专人值守。要大力倡导鲜花祭扫……。") is one step of the measure the item gives: the item is
+    quoted whole, its heading first, in its own order, when it is short enough to be one measure."""
+    lead = chosen[0]
+    text = passages[lead.passage].text
+    spans = split_sentences(text)
+    at = next((i for i, span in enumerate(spans) if span.start <= lead.start < span.end), None)
+    if at is None:
+        return chosen
+    paragraph = [span for span in spans if span.paragraph == spans[at].paragraph]
+    opening = text[paragraph[0].start : paragraph[0].end].strip()
+    if not LIST_MARK.match(opening) or len(paragraph) > ITEM_SENTENCES or paragraph[0] is spans[at]:
+        return chosen
+    item = [
+        Sentence(lead.passage, span.start, span.end, body, 0.0)
+        for span in paragraph
+        if (body := text[span.start : span.end].strip())
+    ]
+    texts = {s.text for s in item}
+    return item + [s for s in chosen if s.text not in texts and not repeats(s, item)]
