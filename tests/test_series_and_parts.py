@@ -38,12 +38,50 @@ def test_a_slogan_of_numerals_is_spelled_out_by_its_quoted_numerals(text: str) -
         ("三道防线", "构筑“三道防线”——第一道防线是监测预警，第二道是工程拦挡。", True),
         ("631", "落实“631”机制。“631”指6小时预警、3小时转移、1小时复核。", True),
         ("双盯双查", "开展“双盯双查”，一方面盯人盯船，另一方面查证查隐患。", True),
+        ("头顶库", "12座尾矿库中，有3座属于“头顶库”，下游1公里范围内有村庄、学校或者省道。", True),
+        ("头顶库", "下游1公里内有村庄的尾矿库，我们称之为“头顶库”。", True),
+        ("头顶库", "有3座属于“头顶库”。3座“头顶库”要在9月底前完成升级。", False),
         ("三个必须", "坚决做到“三个必须”，确保各自辖区安全。", False),
         ("四个一律", "坚决做到“四个一律”，指挥部要加强调度。", False),
     ],
 )
 def test_more_shapes_of_a_definition(term: str, text: str, defined: bool) -> None:
-    """Enumerated ("一个是…一个是…", "一方面…"), after a dash, or "“X”指…": the speech spells the
-    term out, so the mention-only note would be false. A term followed by its purpose is not defined."""
+    """Enumerated ("一个是…一个是…", "一方面…"), after a dash, "“X”指…", or named for what it describes
+    ("属于“X”，下游…有村庄", "称之为“X”"): the speech spells the term out, so the mention-only note
+    would be false. A term followed by its purpose, or only counted, is not defined."""
     for written in both(text):
         assert spells_out(term, written) is defined, written
+
+
+def test_what_is_x_asks_for_the_content_of_x() -> None:
+    from rag.answer.scoring import asked_terms
+
+    for mark in "？?":
+        assert asked_terms(f"什么是“头顶库”{mark}", set()) == ["头顶库"]
+        assert asked_terms(f"什么是头顶库{mark}", {"头顶库"}) == ["头顶库"]
+        assert asked_terms(f"“头顶库”是啥意思{mark}", set()) == ["头顶库"]
+        assert asked_terms(f"头顶库有几座{mark}", {"头顶库"}) == []
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_term_defined_elsewhere_in_its_speech_is_quoted_from_there(fullwidth: bool) -> None:
+    """The answer quotes the measures under "2.严控“头顶库”风险。", which name the term without saying
+    what it is; the overview, another chunk of the same speech, does: that sentence is quoted first
+    and its chunk fetched. A term the speech never spells out brings nothing."""
+    from ingest.index.text import split_sentences
+    from rag.answer.following import definition_elsewhere
+    from rag.answer.scoring import Sentence
+
+    overview = "尾矿库12座。12座尾矿库中，有3座属于“头顶库”，下游1公里范围内有村庄、学校或者省道。"
+    measures = "2.严控“头顶库”风险。3座“头顶库”要在9月底前完成在线监测系统升级。"
+    if not fullwidth:
+        overview, measures = both(overview)[1], both(measures)[1]
+    passages = [_passage(measures, "c2", "s1")]
+    chunks = {"s1": [("c1", overview, {}), ("c2", measures, {})]}
+    first = split_sentences(measures)[1]
+    chosen = [Sentence(0, first.start, first.end, measures[first.start : first.end].strip(), 1.0)]
+    quoted = definition_elsewhere(["头顶库"], chosen, passages, lambda speech: chunks[speech])
+    assert [s.text[:5] for s in quoted] == ["12座尾矿", "3座“头顶" if fullwidth else '3座"头顶']
+    assert quoted[0].passage == 1 and passages[1].chunk_id == "c1"
+    chunks["s1"][0] = ("c1", "尾矿库12座，其中3座“头顶库”在城区上游。", {})
+    assert definition_elsewhere(["头顶库"], chosen, passages[:1], lambda speech: chunks[speech]) == chosen

@@ -336,6 +336,12 @@ _NEXT_SENTENCE_DEFINES = (
 )
 
 
+# A sentence that names the term for what it describes: "这种库被称为“头顶库”", "这就是所谓的“X”";
+# "有3座属于“头顶库”，下游1公里范围内有村庄" (what it is follows the comma).
+_NAMES_IT = rf"(称为|称作|叫做|叫作|称之为|所谓的?|这就是|这就叫|这叫|简称|统称)\s*[{_OPEN_QUOTE}]?"
+_BELONGS = rf"属于\s*[{_OPEN_QUOTE}]?"
+_BELONGS_THEN = rf"[{_CLOSE_QUOTE}]?\s*[,，]\s*[^。；;!！?？\n]{{6,}}"
+
 _ALL_NUMERALS = re.compile(rf"[{_NUMERALS}0-9]{{2,5}}")
 
 
@@ -356,11 +362,15 @@ def _normal(text: str) -> str:
 
 def spells_out(term: str, text: str) -> bool:
     """Does the text define the term: directly ("“××”，即…", "“××”就是…"), by its parts
-    ("“两查”就是…，“一改”就是…"), or in the sentence after a heading that names it?"""
+    ("“两查”就是…，“一改”就是…"), in the sentence after a heading that names it, or by naming what
+    it describes ("被称为“××”", "属于“××”，下游1公里范围内有村庄")?"""
     text = _normal(text)
     name = re.escape(term)
-    if re.search(name + _normal(_SPELLS_OUT), text) or re.search(
-        name + _normal(_NEXT_SENTENCE_DEFINES), text
+    if (
+        re.search(name + _normal(_SPELLS_OUT), text)
+        or re.search(name + _normal(_NEXT_SENTENCE_DEFINES), text)
+        or re.search(_normal(_NAMES_IT) + name, text)
+        or re.search(_normal(_BELONGS) + name + _normal(_BELONGS_THEN), text)
     ):
         return True
     parts = term_parts(term)

@@ -141,7 +141,7 @@ def following_sentences(
         chunk_id, text, meta = following
         existing = next((i for i, p in enumerate(passages) if p.chunk_id == chunk_id), None)
         if existing is None:
-            passages.append(_as_passage(chunk_id, text, meta, passage))
+            passages.append(as_passage(chunk_id, text, meta, passage))
             existing = len(passages) - 1
         seen |= {passage.text[s.start : s.end].strip() for s in split_sentences(passage.text)}
         current, position = existing, 0
@@ -244,7 +244,8 @@ def later_items(item_text: str, following: Sequence[Following]) -> list[Followin
     return items
 
 
-def _as_passage(chunk_id: str, text: str, meta: dict[str, Any], like: Passage) -> Passage:
+def as_passage(chunk_id: str, text: str, meta: dict[str, Any], like: Passage) -> Passage:
+    """A chunk of the same speech as `like`, fetched by the answer rather than retrieved."""
     return Passage(
         chunk_id=chunk_id,
         text=text,

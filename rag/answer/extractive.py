@@ -40,7 +40,7 @@ from rag.answer.answerability import (
 )
 from rag.answer.checks import missing_answer_type, question_parts, unmatched_quotes
 from rag.answer.citing import REFUSAL, RELATED_HEADER, cite, refusal, refusal_text
-from rag.answer.following import NextChunk, follow_lead
+from rag.answer.following import NextChunk, definition_elsewhere, follow_lead
 from rag.answer.scoring import (
     ASKS_HOW,
     ASKS_WHY,
@@ -192,6 +192,7 @@ class AnswerComposer:
             wants_grounds=bool(ASKS_WHY.search(question)),
             wants_measures=bool(ASKS_HOW.search(question)) and not WANTS_LIST.search(question),
         )
+        chosen = definition_elsewhere(asked.terms, chosen, passages, self.store.speech_chunks)
         text, citations = cite(chosen, passages)
         note = None
         if missing := undefined_terms(asked.terms, passages, self.speech_text):

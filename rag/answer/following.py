@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ingest.index.text import LIST_MARK, split_sentences
+from rag.answer.answerability import spells_out
 from rag.answer.continuation import (
     WINDOW,
     Following,
+    as_passage,
     continuation,
     ends_section,
     following_sentences,
@@ -27,6 +29,7 @@ from rag.answer.selection import repeats
 from rag.types import Passage
 
 NextChunk = Callable[[Passage], tuple[str, str, dict[str, Any]] | None]
+SpeechChunks = Callable[[str], list[tuple[str, str, dict[str, Any]]]]
 
 
 def follow_lead(
@@ -232,3 +235,45 @@ def whole_item(chosen: list[Sentence], passages: list[Passage]) -> list[Sentence
     ]
     texts = {s.text for s in item}
     return item + [s for s in chosen if s.text not in texts and not repeats(s, item)]
+
+
+def definition_elsewhere(
+    terms: Sequence[str], chosen: list[Sentence], passages: list[Passage], speech_chunks: SpeechChunks
+) -> list[Sentence]:
+    """A term the question asks about that the quoted passages name but do not spell out may be
+    defined elsewhere in their speech ("有3座属于“头顶库”，下游1公里范围内有村庄…" in the overview,
+    the measures under "2.严控“头顶库”风险。"): that sentence is quoted first, its chunk fetched
+    (appended to passages)."""
+    used = list(dict.fromkeys(s.passage for s in chosen))
+    found: list[Sentence] = []
+    for term in terms:
+        mentioning = [i for i in used if term in passages[i].text]
+        if not mentioning or spells_out(term, "\n".join(passages[i].text for i in mentioning)):
+            continue
+        like = passages[mentioning[0]]
+        defining = _defining_sentence(term, speech_chunks(like.speech_id)) if like.speech_id else None
+        if defining is None:
+            continue
+        chunk_id, text, meta, start, end = defining
+        index = next((i for i, p in enumerate(passages) if p.chunk_id == chunk_id), None)
+        if index is None:
+            passages.append(as_passage(chunk_id, text, meta, like))
+            index = len(passages) - 1
+        found.append(Sentence(index, start, end, text[start:end].strip(), 0.0))
+    texts = {s.text for s in found}
+    return found + [s for s in chosen if s.text not in texts]
+
+
+def _defining_sentence(
+    term: str, chunks: Sequence[tuple[str, str, dict[str, Any]]]
+) -> tuple[str, str, dict[str, Any], int, int] | None:
+    """The first sentence of the speech that names the term and, with the next, spells it out."""
+    for chunk_id, text, meta in chunks:
+        if term not in text or not spells_out(term, text):
+            continue
+        spans = split_sentences(text)
+        for at, span in enumerate(spans):
+            window = text[span.start : spans[min(at + 1, len(spans) - 1)].end]
+            if term in text[span.start : span.end] and spells_out(term, window):
+                return chunk_id, text, meta, span.start, span.end
+    return None

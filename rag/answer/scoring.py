@@ -19,9 +19,13 @@ from rag.answer.answerability import spells_out, states_value
 from rag.types import Passage
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-_ASKS_CONTENT = re.compile(r"(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|哪几|哪些|内容|分别)")
+_ASKS_CONTENT = re.compile(
+    r"(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|哪几|哪些|内容|分别"
+    r"|什么是|什么叫|何为|何谓|啥是|是啥|什么意思|啥意思)"
+)
 # After a term: "(…)", "即…", "就是…", "…的状况:一是…" — the speech spells it out.
 _ASKS_ABOUT_TERM = r"[”\"」]?\s*(是什么|指什么|是指|指的是|要求什么|包括|包含|有哪些|的内容|具体)"
+_ASKS_BEFORE_TERM = r"(什么是|什么叫|何为|何谓|啥是)\s*[“\"「]?"
 _DEFINITION_AFTER = (
     r"[”\"」]?([^。；;!！?？]{0,10}?[:：(（]"
     r"|[,，]?\s*(即|就是|是指|指的是|包括|主要是|分别是)"
@@ -181,7 +185,10 @@ def asked_terms(question: str, known_terms: set[str], slogans: set[str] | None =
     # The substring test first: a regex per known term is ~0.4 s per question at 5,000 speeches.
     present = (t for t in known_terms if len(t) >= 3 and t in question)
     asked = (find_slogans(question) if slogans is None else slogans) | {
-        t for t in present if re.search(re.escape(t) + _ASKS_ABOUT_TERM, question)
+        t
+        for t in present
+        if re.search(re.escape(t) + _ASKS_ABOUT_TERM, question)
+        or re.search(_ASKS_BEFORE_TERM + re.escape(t), question)
     }
     return sorted(asked, key=len, reverse=True)
 
