@@ -1,5 +1,7 @@
-"""Quoting what a chosen sentence announces: the list after a lead, a heading's body, the items
-after "还存在一些问题和差距。" — across chunks of the same speech (see rag.answer.continuation)."""
+"""Quoting what a chosen sentence needs from its speech to answer: what it announces (the list after
+a lead, a heading's body, the items after "还存在一些问题和差距。"), the facts a conclusion is drawn
+from, the rest of the numbered item a step belongs to, and the definition of a term it only names —
+across chunks of the same speech (see rag.answer.continuation)."""
 
 from __future__ import annotations
 
