@@ -234,3 +234,28 @@ def test_a_how_question_answered_inside_a_numbered_item_quotes_the_item_whole(fu
     step = next(s for s in split_sentences(long) if long[s.start : s.end].strip().startswith("各乡镇"))
     lead = Sentence(0, step.start, step.end, long[step.start : step.end].strip(), 1.0)
     assert follow_lead([lead], [_passage(long)], lambda p: None, wants_measures=True) == [lead]
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_how_question_quotes_the_measures_a_sentence_announces_but_not_the_next_headings(
+    fullwidth: bool,
+) -> None:
+    """ "网格员怎么用到消防上？": "要把消防安全纳入网格化管理。" is followed by its measures, "第一，……；
+    第二，……", which are quoted; a sentence followed by the headings of the next sections is not."""
+    from ingest.index.text import split_sentences
+    from rag.answer.following import follow_lead
+
+    text = (
+        "（三）落实属地责任。\n各区要把消防安全纳入网格化管理。第一，要把网格员用起来，年底前完成培训；"
+        "第二，要建立有奖举报制度。\n（四）加强宣传。\n（五）严格考核。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    spans = split_sentences(text)
+    lead_span = next(s for s in spans if text[s.start : s.end].strip().startswith("各区"))
+    lead = Sentence(0, lead_span.start, lead_span.end, text[lead_span.start : lead_span.end].strip(), 1.0)
+    quoted = [s.text[:2] for s in follow_lead([lead], [_passage(text)], lambda p: None, wants_measures=True)]
+    assert quoted == ["各区", "第一", "第二"]
+    heading = next(s for s in spans if text[s.start : s.end].strip().startswith("第二"))
+    last = Sentence(0, heading.start, heading.end, text[heading.start : heading.end].strip(), 1.0)
+    assert follow_lead([last], [_passage(text)], lambda p: None, wants_measures=True) == [last]

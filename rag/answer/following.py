@@ -60,6 +60,8 @@ def follow_lead(
         chosen = grounds_before(chosen, passages)
     if wants_measures:
         chosen = whole_item(chosen, passages)
+        if not wants_set:  # the measures a quoted sentence announces ("纳入网格化管理。第一，……")
+            chosen = follow_list(chosen, passages, next_chunk, across_paragraphs=False)
     return chosen
 
 
@@ -142,11 +144,14 @@ def follow_items(chosen: list[Sentence], passages: list[Passage], next_chunk: Ne
     return [lead, *own, *items, *rest]
 
 
-def follow_list(chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk) -> list[Sentence]:
+def follow_list(
+    chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk, *, across_paragraphs: bool = True
+) -> list[Sentence]:
     """For a question that asks for several things (哪些, 为什么): a quoted sentence that a list
     follows at once ("还存在一些问题和差距。一是……；二是……") announces the answer without
     saying so; its items are quoted after it (the first such sentence only), also when the speaker
-    asks the question between them ("……更加严峻。为什么这样说？一是……")."""
+    asks the question between them ("……更加严峻。为什么这样说？一是……"). Without `across_paragraphs`, only
+    a list in the sentence's own paragraph is followed, not the headings of the sections after it."""
     quoted = {s.text for s in chosen}
     for at, sentence in enumerate(chosen):
         if LIST_MARK.match(sentence.text):
@@ -157,7 +162,9 @@ def follow_list(chosen: list[Sentence], passages: list[Passage], next_chunk: Nex
         if not _list_starts(sentence.text, following):
             continue
         listed = continuation(sentence.text, following)
-        if all(f.text in quoted for f in listed):
+        if all(f.text in quoted for f in listed) or (
+            not across_paragraphs and not _in_paragraph(sentence, listed, passages)
+        ):
             continue
         # Items already chosen ("为什么说管得着？" and its "一是……" scored high) keep their place in the list.
         own = {s.text: s for s in chosen}
@@ -168,6 +175,12 @@ def follow_list(chosen: list[Sentence], passages: list[Passage], next_chunk: Nex
         head = chosen[:at] if is_question(sentence.text) and at > 0 else chosen[: at + 1]
         return head + items + rest
     return chosen
+
+
+def _in_paragraph(sentence: Sentence, listed: Sequence[Following], passages: list[Passage]) -> bool:
+    """Do the items stand in the sentence's own paragraph (running text, not the next sections)?"""
+    text = passages[sentence.passage].text
+    return all(f.passage == sentence.passage and "\n" not in text[sentence.end : f.start] for f in listed)
 
 
 def _list_starts(text: str, following: Sequence[Following]) -> bool:
