@@ -13,6 +13,14 @@ from rag.answer.scoring import Sentence, score_sentences
 from tests.test_answerability import _passage, both
 
 
+def _at(text: str, opening: str) -> Sentence:
+    """The sentence of `text` (passage 0) that starts with `opening`."""
+    from ingest.index.text import split_sentences
+
+    span = next(s for s in split_sentences(text) if text[s.start : s.end].strip().startswith(opening))
+    return Sentence(0, span.start, span.end, text[span.start : span.end].strip(), 1.0)
+
+
 @pytest.mark.parametrize("mark", ["？", "?"])
 def test_an_opening_sentence_that_answers_is_scored_for_its_words(mark: str) -> None:
     """Words of the speech's opening pick the speech, so they are left out of its sentences' scores;
@@ -154,7 +162,6 @@ def test_a_list_whose_first_item_is_quoted_already_is_quoted_whole(fullwidth: bo
     """ "凭什么说管得住？": the speaker's question and its "一是……；" scored high and were chosen, after a
     sentence from elsewhere; "二是" and "三是" were left out because the first item was quoted already.
     The list is quoted in its order, without the speaker's question."""
-    from ingest.index.text import split_sentences
     from rag.answer.following import follow_lead
 
     text = (
@@ -163,10 +170,8 @@ def test_a_list_whose_first_item_is_quoted_already_is_quoted_whole(fullwidth: bo
     )
     if not fullwidth:
         text = both(text)[1]
-    spans = [(s.start, s.end, text[s.start : s.end].strip()) for s in split_sentences(text)]
-    asked, first = (next(s for s in spans if s[2].startswith(p)) for p in ("为什么", "一是"))
     elsewhere = _passage("船东是渔船安全生产的第一责任人。", "c2", "s2")
-    chosen = [Sentence(1, 0, 16, elsewhere.text, 1.0), Sentence(0, *asked, 0.9), Sentence(0, *first, 0.8)]
+    chosen = [Sentence(1, 0, 16, elsewhere.text, 1.0), _at(text, "为什么"), _at(text, "一是")]
     quoted = follow_lead(chosen, [_passage(text), elsewhere], lambda p: None, wants_set=True)
     assert [s.text[:2] for s in quoted] == ["船东", "一是", "二是", "三是"]
 
@@ -186,7 +191,6 @@ def test_a_why_question_answered_by_a_conclusion_quotes_the_grounds_before_it(fu
     """ "这就告诉我们，防火的重点不在深山，而在林缘。" answers "为什么重点在林子边上？" only with the
     facts before it, in its paragraph; the paragraph before is not quoted, nor is anything for a
     sentence that concludes nothing."""
-    from ingest.index.text import split_sentences
     from rag.answer.following import follow_lead
 
     text = (
@@ -195,15 +199,12 @@ def test_a_why_question_answered_by_a_conclusion_quotes_the_grounds_before_it(fu
     )
     if not fullwidth:
         text = both(text)[1]
-    spans = split_sentences(text)
-    last = spans[-1]
-    conclusion = Sentence(0, last.start, last.end, text[last.start : last.end].strip(), 1.0)
+    conclusion = _at(text, "这就告诉")
     quoted = [
         s.text[:4] for s in follow_lead([conclusion], [_passage(text)], lambda p: None, wants_grounds=True)
     ]
     assert quoted == ["去年发生", "火情发生", "基本都在", "这就告诉"]
-    plain = spans[-2]
-    fact = Sentence(0, plain.start, plain.end, text[plain.start : plain.end].strip(), 1.0)
+    fact = _at(text, "基本都在")
     assert follow_lead([fact], [_passage(text)], lambda p: None, wants_grounds=True) == [fact]
 
 
@@ -212,7 +213,6 @@ def test_a_how_question_answered_inside_a_numbered_item_quotes_the_item_whole(fu
     """ "清明上坟这事怎么管？": the best sentence is one step of item "3." (登记、值守), and the next step
     (倡导鲜花祭扫) is in the same item: the item is quoted whole, heading first. A sentence of a
     plain paragraph, or of an item longer than one measure, is left as it was."""
-    from ingest.index.text import split_sentences
     from rag.answer.following import ITEM_SENTENCES, follow_lead
 
     item = (
@@ -221,18 +221,14 @@ def test_a_how_question_answered_inside_a_numbered_item_quotes_the_item_whole(fu
     text = "（二）管住火源。\n" + item + "\n4.管好特殊人群。要逐一登记造册。"
     if not fullwidth:
         text = both(text)[1]
-    spans = split_sentences(text)
-    step = next(s for s in spans if text[s.start : s.end].strip().startswith("各乡镇"))
-    lead = Sentence(0, step.start, step.end, text[step.start : step.end].strip(), 1.0)
+    lead = _at(text, "各乡镇")
     quoted = [s.text[:2] for s in follow_lead([lead], [_passage(text)], lambda p: None, wants_measures=True)]
     assert quoted == ["3.", "清明", "各乡", "要倡"]
     plain = text.replace("3.", "")
-    step = next(s for s in split_sentences(plain) if plain[s.start : s.end].strip().startswith("各乡镇"))
-    lead = Sentence(0, step.start, step.end, plain[step.start : step.end].strip(), 1.0)
+    lead = _at(plain, "各乡镇")
     assert follow_lead([lead], [_passage(plain)], lambda p: None, wants_measures=True) == [lead]
     long = text.replace("要倡导鲜花祭扫。", "要倡导鲜花祭扫。" * ITEM_SENTENCES)
-    step = next(s for s in split_sentences(long) if long[s.start : s.end].strip().startswith("各乡镇"))
-    lead = Sentence(0, step.start, step.end, long[step.start : step.end].strip(), 1.0)
+    lead = _at(long, "各乡镇")
     assert follow_lead([lead], [_passage(long)], lambda p: None, wants_measures=True) == [lead]
 
 
@@ -242,7 +238,6 @@ def test_a_how_question_quotes_the_measures_a_sentence_announces_but_not_the_nex
 ) -> None:
     """ "网格员怎么用到消防上？": "要把消防安全纳入网格化管理。" is followed by its measures, "第一，……；
     第二，……", which are quoted; a sentence followed by the headings of the next sections is not."""
-    from ingest.index.text import split_sentences
     from rag.answer.following import follow_lead
 
     text = (
@@ -251,11 +246,8 @@ def test_a_how_question_quotes_the_measures_a_sentence_announces_but_not_the_nex
     )
     if not fullwidth:
         text = both(text)[1]
-    spans = split_sentences(text)
-    lead_span = next(s for s in spans if text[s.start : s.end].strip().startswith("各区"))
-    lead = Sentence(0, lead_span.start, lead_span.end, text[lead_span.start : lead_span.end].strip(), 1.0)
+    lead = _at(text, "各区")
     quoted = [s.text[:2] for s in follow_lead([lead], [_passage(text)], lambda p: None, wants_measures=True)]
     assert quoted == ["各区", "第一", "第二"]
-    heading = next(s for s in spans if text[s.start : s.end].strip().startswith("第二"))
-    last = Sentence(0, heading.start, heading.end, text[heading.start : heading.end].strip(), 1.0)
+    last = _at(text, "第二")
     assert follow_lead([last], [_passage(text)], lambda p: None, wants_measures=True) == [last]

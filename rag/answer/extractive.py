@@ -40,7 +40,7 @@ from rag.answer.answerability import (
 )
 from rag.answer.checks import missing_answer_type, question_parts, unmatched_quotes
 from rag.answer.citing import REFUSAL, RELATED_HEADER, cite, refusal, refusal_text
-from rag.answer.following import NextChunk, definition_elsewhere, follow_lead
+from rag.answer.following import SpeechChunks, chunk_after, definition_elsewhere, follow_lead, whole_speech
 from rag.answer.scoring import (
     ASKS_HOW,
     ASKS_WHY,
@@ -185,17 +185,21 @@ class AnswerComposer:
         if self._too_weak(asked, passages, chosen, evidence) or not self.focused(asked, passages, chosen):
             return refusal(question, passages)
         passages = list(passages)
+        speech = self._speech_reader()
         chosen = self.follow_lead(
             chosen,
             passages,
             wants_set=bool(ASKS_FOR_SET.search(question)),
             wants_grounds=bool(ASKS_WHY.search(question)),
             wants_measures=bool(ASKS_HOW.search(question)) and not WANTS_LIST.search(question),
+            speech=speech,
         )
-        chosen = definition_elsewhere(asked.terms, chosen, passages, self.store.speech_chunks)
+        chosen = definition_elsewhere(asked.terms, chosen, passages, speech)
         text, citations = cite(chosen, passages)
         note = None
-        if missing := undefined_terms(asked.terms, passages, self.speech_text):
+        if missing := undefined_terms(
+            asked.terms, passages, lambda speech_id: whole_speech(speech(speech_id))
+        ):
             listed = "、".join(f"“{t}”" for t in missing)
             note = MENTION_NOTE.format(listed=listed)
             text += "\n\n" + note
@@ -380,38 +384,30 @@ class AnswerComposer:
         wants_set: bool = False,
         wants_grounds: bool = False,
         wants_measures: bool = False,
+        speech: SpeechChunks | None = None,
     ) -> list[Sentence]:
         """What the chosen sentences announce, quoted after them, what a quoted conclusion is drawn
         from, before it, and the whole item a measure is one step of (see rag.answer.following)."""
         return follow_lead(
             chosen,
             passages,
-            self._chunk_after(),
+            chunk_after(speech or self._speech_reader()),
             wants_set=wants_set,
             wants_grounds=wants_grounds,
             wants_measures=wants_measures,
         )
 
-    def _chunk_after(self) -> NextChunk:
-        """The next chunk of a passage's speech (the speech's chunks are read once per answer)."""
+    def _speech_reader(self) -> SpeechChunks:
+        """A speech's chunks in order, read from the store once per answer: following a list into
+        the next chunk, a term's definition elsewhere and the mention-only check all use them."""
         chunks: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
 
-        def next_chunk(passage: Passage) -> tuple[str, str, dict[str, Any]] | None:
-            if not passage.speech_id:
-                return None
-            if passage.speech_id not in chunks:
-                chunks[passage.speech_id] = self.store.speech_chunks(passage.speech_id)
-            rows = chunks[passage.speech_id]
-            at = next((i for i, row in enumerate(rows) if row[0] == passage.chunk_id), None)
-            return rows[at + 1] if at is not None and at + 1 < len(rows) else None
+        def read(speech_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+            if speech_id and speech_id not in chunks:
+                chunks[speech_id] = self.store.speech_chunks(speech_id)
+            return chunks.get(speech_id, [])
 
-        return next_chunk
-
-    def speech_text(self, speech_id: str) -> str:
-        """The whole speech, all its chunks in order (overlapping sentences repeat; harmless here)."""
-        if not speech_id:
-            return ""
-        return "\n".join(text for _, text, _ in self.store.speech_chunks(speech_id))
+        return read
 
     def occasions(self, passages: Sequence[Passage]) -> dict[str, str]:
         """Each speech's own title, speaker line and opening sentence: where it says whose and what

@@ -31,7 +31,23 @@ from rag.answer.selection import repeats
 from rag.types import Passage
 
 NextChunk = Callable[[Passage], tuple[str, str, dict[str, Any]] | None]
-SpeechChunks = Callable[[str], list[tuple[str, str, dict[str, Any]]]]
+SpeechChunks = Callable[[str], list[tuple[str, str, dict[str, Any]]]]  # speech id → its chunks, in order
+
+
+def chunk_after(speech: SpeechChunks) -> NextChunk:
+    """The next chunk of a passage's speech, from the speech's chunks."""
+
+    def next_chunk(passage: Passage) -> tuple[str, str, dict[str, Any]] | None:
+        rows = speech(passage.speech_id)
+        at = next((i for i, row in enumerate(rows) if row[0] == passage.chunk_id), None)
+        return rows[at + 1] if at is not None and at + 1 < len(rows) else None
+
+    return next_chunk
+
+
+def whole_speech(rows: Sequence[tuple[str, str, dict[str, Any]]]) -> str:
+    """A speech's chunks as one text (overlapping sentences repeat; harmless for spells_out)."""
+    return "\n".join(text for _, text, _ in rows)
 
 
 def follow_lead(
@@ -266,7 +282,7 @@ def definition_elsewhere(
         if not mentioning or spells_out(term, "\n".join(passages[i].text for i in mentioning)):
             continue
         like = passages[mentioning[0]]
-        defining = _defining_sentence(term, speech_chunks(like.speech_id)) if like.speech_id else None
+        defining = _defining_sentence(term, speech_chunks(like.speech_id))
         if defining is None:
             continue
         chunk_id, text, meta, start, end = defining
