@@ -167,6 +167,27 @@ def test_a_ratio_is_answered_by_a_share_or_one_per_n(mark: str, comma: str, peri
     assert states_value(f"占多大比例{mark}", f"农村道路死亡事故占全部的62%{period}")
 
 
+@pytest.mark.parametrize(("mark", "comma", "period"), [("？", "，", "。"), ("?", ",", ".")])
+def test_an_amount_per_unit_is_answered_by_a_rate(mark: str, comma: str, period: str) -> None:
+    question = f"网格员每个月能领多少补贴{mark}"
+    assert not states_value(question, f"今年安排网格化管理经费300万元{comma}主要用于网格员补贴{period}")
+    assert states_value(question, f"网格员补贴按每人每月800元发放{period}")
+    assert states_value(question, f"网格员月均补贴800元{period}")
+    assert states_value(f"每台泵车一小时能抽多少立方米水{mark}", f"每台泵车每小时抽排300立方米{period}")
+    assert not states_value(f"一台泵车每小时能抽多少立方米水{mark}", f"泵车要实行24小时备勤{period}")
+    # A date asked of every year is not an amount per year.
+    assert states_value(f"安全生产月是每年几月{mark}", f"每年6月是全国安全生产月{period}")
+
+
+@pytest.mark.parametrize(("mark", "comma", "period"), [("？", "，", "。"), ("?", ",", ".")])
+def test_a_dimension_is_answered_by_a_length_of_that_dimension(mark: str, comma: str, period: str) -> None:
+    question = f"排洪沟要挖多深{mark}"
+    assert not states_value(question, f"全县今年新挖排洪沟12公里{comma}年底前完工{period}")
+    assert states_value(question, f"排洪沟深度不少于1.5米{period}")
+    assert states_value(f"围挡的高度是多少米{mark}", f"施工围挡高度不得低于2.5米{period}")
+    assert not states_value(f"围挡的高度是多少米{mark}", f"围挡距离基坑边不少于2米{period}")
+
+
 @pytest.mark.parametrize("mark", ["？", "?"])
 def test_segmentation_fragments_are_not_words(mark: str) -> None:
     tokens = tokenize(f"全市有多少家危化品企业{mark}")

@@ -156,7 +156,7 @@ def content_tokens(tokens: Iterable[str]) -> list[str]:
 
 # Units a "多少X"/"几X" question names; the answer must state a number in that unit.
 _UNITS = (
-    "小时 分钟 学时 公里 千米 毫米 厘米 公斤 千克 万元 亿元 周岁 个月 工作日 "
+    "小时 分钟 学时 公里 千米 毫米 厘米 公斤 千克 万元 亿元 周岁 个月 工作日 立方米 平方米 公顷 千瓦 亩 "
     "年 月 天 日 周 米 吨 元 人 名 起 次 种 家 辆 处 倍 轮 户 所 座 台 回 件 宗 项"
 ).split()
 _COUNTS = ("次", "起", "轮", "回", "件", "宗", "个", "处", "项")  # "几次" is answered by "7起"
@@ -292,9 +292,23 @@ def ratio_about(question: str, sentence: str, words: Sequence[str]) -> bool:
     )
 
 
+# "每个月补助多少钱", "每小时能抽多少立方米": an amount per unit is stated as one ("每艘不超过15万元",
+# "人均", "1次/月"); a total beside the focus ("专项资金1200万元，主要用于护林员补助") is not it.
+_ASKS_RATE = re.compile(r"每[个一]?[\u4e00-\u9fff]{1,3}?[^，,。？?]{0,12}?(多少|几)(?![月号日])")
+_HOLDS_RATE = re.compile(r"每|[人户日月年台]均|平均|/|／")
+# "多宽/多高/多深/多厚": a length said of that dimension ("积水深度达到15厘米"), not another length
+# in the same sentence ("新开设隔离带86公里" for "隔离带要开多宽").
+_ASKS_DIMENSION = re.compile(r"多([宽高深厚])|([宽高深厚])度[^，,。？?]{0,6}?(多少|几)")
+
+
 def states_value(question: str, sentence: str) -> bool:
     """Does the sentence state the kind of value the question asks for?"""
     text = sentence.replace("％", "%")
+    if _ASKS_RATE.search(question) and not _HOLDS_RATE.search(text):
+        return False
+    dimension = _ASKS_DIMENSION.search(question)
+    if dimension and (dimension.group(1) or dimension.group(2)) not in text:
+        return False
     if _ASKS_FINE.search(question) and not _HOLDS_MONEY.search(text):
         return False
     if _ASKS_RATIO.search(question) and not _HOLDS_RATIO.search(text):
