@@ -251,3 +251,27 @@ def test_a_how_question_quotes_the_measures_a_sentence_announces_but_not_the_nex
     assert quoted == ["各区", "第一", "第二"]
     last = _at(text, "第二")
     assert follow_lead([last], [_passage(text)], lambda p: None, wants_measures=True) == [last]
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_the_speakers_why_question_is_read_with_its_heading(mark: str) -> None:
+    """The speaker's own why-question points back to its subject ("为什么这里最容易出事？"), which its
+    section heading names; read with it, it outscores a sentence elsewhere that only names the subject."""
+    from dataclasses import replace
+
+    from rag.answer.scoring import CAUSE_BONUS
+
+    question = f"农村自建房为什么特别容易坍塌{mark}"
+    tokens = tokenize(question)
+    idf = dict.fromkeys(tokens, 1.0)
+    asked = f"为什么这类房子这么容易出问题{mark}"
+    passages = [
+        _passage("进入汛期，正是农村自建房最容易坍塌的时候。"),
+        replace(
+            _passage(f"{asked}因为不少房子私搭乱建，没有经过设计。", "c2"),
+            heading_path="二、突出重点 > （二）守住农村自建房安全",
+        ),
+    ]
+    scored = score_sentences(tokens, passages, idf, cause_bonus=CAUSE_BONUS)
+    best = max(scored, key=lambda s: s.score)
+    assert best.passage == 1 and best.text == asked, scored
