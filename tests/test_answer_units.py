@@ -302,3 +302,24 @@ def test_teaching_a_dictionary_word_leaves_longer_words_whole() -> None:
     add_terms(["消防", "四查四改"])
     assert "消防站" in tokenize("企业的消防站要建多大规模？")
     assert "四查四改" in tokenize("要落实“四查四改”机制。")
+
+
+@pytest.mark.parametrize(("period", "comma"), [("。", "，"), (".", ",")])
+def test_a_bare_item_lead_brings_its_body_before_its_siblings(period: str, comma: str) -> None:
+    """ "截止时间是哪天？要检查哪些部位？": the lead is a bare item heading ("1.汛前全面排查。"); its body
+    holds the answer, and the sibling headings a list question also brings do not replace it."""
+    from rag.answer.selection import select_sentences
+
+    texts = [
+        f"1.汛前全面排查{period}",
+        f"5月31日前{comma}要对排洪系统、坝体浸润线逐一检查{period}",
+        f"2.严控下游风险{period}",
+        f"3.规范闭库管理{period}",
+    ]
+    passages = [_passage("".join(texts), "c1")]
+    starts = [sum(len(t) for t in texts[:i]) for i in range(len(texts))]
+    scores = [1.0, 0.1, 0.4, 0.3]
+    sentences = [_sentence(t, 0, start, score) for t, start, score in zip(texts, starts, scores, strict=True)]
+    chosen = [s.text for s in select_sentences(sentences, passages, wants_list=True)]
+    assert chosen[:2] == texts[:2], chosen
+    assert texts[2] in chosen, "the siblings are still there"

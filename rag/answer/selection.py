@@ -60,12 +60,15 @@ def select_sentences(
     items = list_items_after(lead, sentences)
     if not items and wants_list:
         items = sibling_items(ranked, lead)
+    bare = bool(LIST_MARK.match(lead.text)) and len(lead.text) <= SHORT_ITEM
+    if bare:  # a bare item ("二是灾害事故多发。") is a heading: its body says it, before any siblings
+        chosen += item_body(lead, sentences)
     chosen += [s for s in items if s not in chosen]
     after = _next_sentence(lead, sentences)
-    if not items and LIST_MARK.match(lead.text) and len(lead.text) <= SHORT_ITEM:
-        chosen += item_body(lead, sentences)  # a bare item ("二是灾害事故多发。") is a heading
-    elif after and (
-        _CONTINUES.match(after.text) or (not items and after.score >= NEIGHBOUR_RATIO * lead.score)
+    if (
+        not bare
+        and after
+        and (_CONTINUES.match(after.text) or (not items and after.score >= NEIGHBOUR_RATIO * lead.score))
     ):
         chosen.append(after)  # "但是……", "所以……": the lead's own point goes on
     return chosen + supporters(ranked, chosen, passages, terms, own)
