@@ -332,3 +332,19 @@ def test_an_answer_rests_on_one_passage_and_keeps_what_the_model_left_out(
     assert "用铁的规章促安全,用铁的纪律管安全" in quotes and quotes.rstrip().endswith("[1]")
     assert answer.generation.completed >= 1
     assert text == answer.text
+
+
+@pytest.mark.parametrize("comma", ["，", ","])
+def test_a_sentence_that_pins_the_question_on_a_passage_about_something_else_is_unsupported(comma):
+    """Most of the sentence's bigrams are the passage's, but the passage never names what the
+    question asks about: the measure of one thing said of another, or one figure said of another."""
+    fire = f"扑救森林火灾{comma}必须坚持“以人为本、科学扑救”{comma}严禁组织老人和学生参与扑火。"
+    question = "锂电池储能电站起火有哪些扑救措施?"
+    assert support(f"扑救锂电池储能电站起火{comma}必须坚持“以人为本、科学扑救”。", fire, question) == 0.0
+    assert support(f"扑救森林火灾{comma}必须坚持“以人为本、科学扑救”。", fire, question) >= 0.6
+    fund = f"今年安排专项资金1200万元{comma}主要用于护林员补助。"
+    assert support("护林员每个月的补助标准是1200元。", fund, "护林员每个月的补助标准是多少钱?") == 0.0
+    # One word of the question restated in other terms than the passage's is framing, not a pin.
+    crashes = f"2023年{comma}全市涉及电动自行车的交通事故有132起{comma}死亡29人。"
+    restated = f"去年涉及电动自行车的交通事故有132起{comma}死亡29人。"
+    assert support(restated, crashes, "去年涉及电动自行车的交通事故有多少起?") >= 0.6

@@ -11,6 +11,10 @@ does not (`python -m bench.guard_calibration` prints both distributions).
 A sentence whose cited passage does not back it is re-pointed to a passage that
 does, or dropped. Citation numbers that point to no passage are removed.
 
+Nor for a sentence that names what the question asks about where the passage speaks of something
+else: the bigrams of "扑救锂电池储能电站起火，必须坚持……" are mostly in a passage on forest fires,
+but the passage never says it of 锂电池储能电站 (see foreign_terms).
+
 Words are not enough for a sentence that says what a named term is or requires
 ("“四个一律”要求……"): the passage must say it of the term — after the term, in its
 sentence or the next — not merely hold the same words around it (issue 12).
@@ -29,13 +33,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.index.text import split_sentences
+from ingest.index.tokenize import tokenize
 from ingest.suspicious import is_suspicious
+from rag.answer.answerability import content_tokens
 
 MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _LEADING_MARKERS = re.compile(rf"^(?:{MARKER.pattern})+")
 _WORD_CHARS = re.compile(r"[\w\u4e00-\u9fff]")
 _NON_WORD = re.compile(r"[^\w\u4e00-\u9fff]+")
 TOPIC_MIN_CHARS = 4  # a shorter opening shared with the question is a coincidence, not a restatement
+# A sentence naming this many words of the question that its passage lacks is about something else
+# (see foreign_terms); one such word is most often the question's own framing restated ("去年",
+# "严重", the city of the speech's title).
+PINNED_TERMS = 2
 # Words a model uses to frame a quote ("讲话指出…"), not claims about the speeches' content.
 FRAMING = re.compile(
     r"^(根据|按照|据)?(讲话|片段|材料|文中|原文)[^,，:：]{0,8}?(指出|提出|强调|要求|表示|认为|提到|说)[,，:：]?"
@@ -92,7 +102,8 @@ def bigrams(text: str) -> set[str]:
 def without_topic(sentence: str, question: str) -> str:
     """The sentence less an opening that restates the question ("抓安全的方法有……" for
     "……来概括抓安全的方法?"): the topic the user gave, not a claim about the speeches.
-    Only an opening counts, so a premise the model repeats later is still checked."""
+    Only an opening counts, so a premise the model repeats later is still checked. (A topic the
+    passage never names is a claim all the same: see foreign_terms.)"""
     asked = content_chars(question)
     if not asked:
         return sentence
@@ -105,11 +116,26 @@ def without_topic(sentence: str, question: str) -> str:
     return sentence[cut:] if len(content_chars(sentence[:cut])) >= TOPIC_MIN_CHARS else sentence
 
 
+def foreign_terms(sentence: str, passage: str, question: str) -> list[str]:
+    """The question's naming words (not its asking words) that the sentence uses and the passage
+    lacks. Such a sentence says the passage's content of something the passage never names: the
+    question's subject pinned on a measure ("扑救锂电池储能电站起火，必须坚持……" from a passage on
+    forest fires), or its attribute on a figure ("护林员每个月的补助标准是1200元")."""
+    if not question:
+        return []
+    squashed = "".join(passage.split()).lower()
+    said = "".join(sentence.split()).lower()
+    found = [t for t in content_tokens(tokenize(question)) if t.lower() in said and t.lower() not in squashed]
+    # One word per concept: search-mode pieces (锂电, 电池) count with their word (锂电池).
+    return [t for t in found if not any(t != other and t in other for other in found)]
+
+
 def support(sentence: str, passage: str, question: str = "") -> float:
     """Share of the sentence's character bigrams found in the passage (framing words and an
-    opening that restates the question left out)."""
+    opening that restates the question left out); none when it names PINNED_TERMS words of the
+    question that the passage lacks (see foreign_terms)."""
     wanted = bigrams(without_topic(FRAMING.sub("", sentence), question))
-    if not wanted:
+    if not wanted or len(foreign_terms(FRAMING.sub("", sentence), passage, question)) >= PINNED_TERMS:
         return 0.0
     return len(wanted & bigrams(passage)) / len(wanted)
 
