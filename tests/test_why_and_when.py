@@ -275,3 +275,27 @@ def test_the_speakers_why_question_is_read_with_its_heading(mark: str) -> None:
     scored = score_sentences(tokens, passages, idf, cause_bonus=CAUSE_BONUS)
     best = max(scored, key=lambda s: s.score)
     assert best.passage == 1 and best.text == asked, scored
+
+
+@pytest.mark.parametrize(
+    "text",
+    both(
+        "原因在哪里？我看主要有三条：一是主体责任悬空，重效益、轻安全；二是部门监管存在缝隙，信息不互通；"
+        "三是执法处罚偏软，违法成本低。这些问题必须解决。"
+    ),
+)
+def test_a_later_item_lead_brings_the_items_before_it(text: str) -> None:
+    """ "根源在哪里？" led by "三是执法处罚偏软": one reason of three; the list is quoted from its first
+    item, which stands in the sentence that announces it."""
+    from rag.answer.continuation import earlier_items, preceding_sentences
+    from rag.answer.following import follow_items
+
+    passage = _passage(text)
+    lead = _at(text, "三是")
+    before = earlier_items(lead.text, preceding_sentences(passage, 0, lead.start))
+    assert [f.text[:6] for f in before] == ["我看主要有三", "二是部门监管"]
+    chosen = follow_items([lead], [passage], lambda p: None)
+    assert [s.text[:2] for s in chosen] == ["我看", "二是", "三是"]
+    # A list that cannot be followed back to its first item is not this one.
+    cut = text[text.index("二是") :]
+    assert earlier_items(lead.text, preceding_sentences(_passage(cut), 0, cut.index("三是"))) == []

@@ -244,6 +244,41 @@ def later_items(item_text: str, following: Sequence[Following]) -> list[Followin
     return items
 
 
+def earlier_items(item_text: str, preceding: Sequence[Following]) -> list[Following]:
+    """The items before an inline list item, back to the first (一是 … for 三是), in order; the first
+    may stand in the sentence that announces the list ("我看主要有三条：一是……；"). None when the
+    list cannot be followed back to its first item within the same paragraph."""
+    style = item_style(item_text)
+    number = item_number(item_text)
+    if style not in _INLINE_STYLES or number is None or number <= 1:
+        return []
+    level = _LEVEL.get(style, 3)
+    items: list[Following] = []
+    for sentence in reversed(preceding):
+        sentence_style = item_style(sentence.text)
+        if sentence_style == style and item_number(sentence.text) == number - 1:
+            items.append(sentence)
+            number -= 1
+        elif number - 1 == 1 and inline_item_style(sentence.text) == style:
+            items.append(sentence)
+            number = 1
+        elif sentence_style is not None and _LEVEL.get(sentence_style, 3) <= level:
+            return []  # another list, or a heading: not this one
+        if number == 1:
+            return items[::-1]
+    return []
+
+
+def preceding_sentences(passage: Passage, index: int, start: int) -> list[Following]:
+    """The sentences of passages[index] (`passage`) before position `start`, in its paragraph."""
+    paragraph = passage.text.rfind("\n", 0, start) + 1
+    return [
+        Following(index, span.start, span.end, passage.text[span.start : span.end].strip())
+        for span in split_sentences(passage.text)
+        if paragraph <= span.start and span.end <= start and passage.text[span.start : span.end].strip()
+    ]
+
+
 def as_passage(chunk_id: str, text: str, meta: dict[str, Any], like: Passage) -> Passage:
     """A chunk of the same speech as `like`, fetched by the answer rather than retrieved."""
     return Passage(

@@ -16,6 +16,7 @@ from rag.answer.continuation import (
     Following,
     as_passage,
     continuation,
+    earlier_items,
     ends_section,
     following_sentences,
     inline_item_style,
@@ -25,6 +26,7 @@ from rag.answer.continuation import (
     item_style,
     later_items,
     needs_continuation,
+    preceding_sentences,
 )
 from rag.answer.scoring import Sentence
 from rag.answer.selection import repeats
@@ -153,11 +155,24 @@ def follow_items(chosen: list[Sentence], passages: list[Passage], next_chunk: Ne
         for f in later_items(lead.text, following)
         if f.text not in quoted
     ]
-    if not items:
+    # A later item ("三是执法处罚偏软" for "根源在哪里？") is one reason of several: the ones before it too.
+    before = [
+        Sentence(f.passage, f.start, f.end, f.text, 0.0)
+        for f in earlier_items(
+            lead.text, preceding_sentences(passages[lead.passage], lead.passage, lead.start)
+        )
+        if f.text not in quoted
+    ]
+    if not items and not before:
         return chosen
-    own = [s for s in chosen[1:] if s.passage == lead.passage and lead.end <= s.start < items[0].start]
-    rest = [s for s in chosen[1:] if s not in own and not repeats(s, items)]
-    return [lead, *own, *items, *rest]
+    end = items[0].start if items else None
+    own = [
+        s
+        for s in chosen[1:]
+        if s.passage == lead.passage and lead.end <= s.start and (end is None or s.start < end)
+    ]
+    rest = [s for s in chosen[1:] if s not in own and not repeats(s, items + before)]
+    return [*before, lead, *own, *items, *rest]
 
 
 def follow_list(
