@@ -323,3 +323,27 @@ def test_a_bare_item_lead_brings_its_body_before_its_siblings(period: str, comma
     chosen = [s.text for s in select_sentences(sentences, passages, wants_list=True)]
     assert chosen[:2] == texts[:2], chosen
     assert texts[2] in chosen, "the siblings are still there"
+
+
+@pytest.mark.parametrize("period", ["。", "."])
+def test_bare_items_of_a_how_answer_bring_their_bodies(period: str) -> None:
+    """ "渡口应该怎么管？": "要抓住人、船、码头三个要素。一是管好人。……二是管好船。……" — the bare items
+    name the measures, their bodies say them; a list question takes the items alone."""
+    from rag.answer.selection import select_sentences
+
+    texts = [
+        f"渡口要抓住人、船、码头三个要素{period}",
+        f"一是管好人{period}",
+        f"渡工必须持证上岗{period}",
+        f"二是管好船{period}",
+        f"客渡船严禁超载{period}",
+    ]
+    passages = [_passage("".join(texts), "c1")]
+    starts = [sum(len(t) for t in texts[:i]) for i in range(len(texts))]
+    sentences = [
+        _sentence(t, 0, start, 1.0 if i == 0 else 0.1)
+        for i, (t, start) in enumerate(zip(texts, starts, strict=True))
+    ]
+    assert [s.text for s in select_sentences(sentences, passages)] == texts
+    listed = [s.text for s in select_sentences(sentences, passages, wants_list=True)]
+    assert listed[:3] == [texts[0], texts[1], texts[3]]

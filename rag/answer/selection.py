@@ -63,7 +63,11 @@ def select_sentences(
     bare = bool(LIST_MARK.match(lead.text)) and len(lead.text) <= SHORT_ITEM
     if bare:  # a bare item ("二是灾害事故多发。") is a heading: its body says it, before any siblings
         chosen += item_body(lead, sentences)
-    chosen += [s for s in items if s not in chosen]
+    for item in items:
+        if item not in chosen:
+            chosen.append(item)
+            if not wants_list and _bare_heading(item):  # "二是管好船。": what to do is in its body
+                chosen += [s for s in item_body(item, sentences) if s not in chosen]
     after = _next_sentence(lead, sentences)
     if (
         not bare
