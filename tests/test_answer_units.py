@@ -304,6 +304,13 @@ def test_teaching_a_dictionary_word_leaves_longer_words_whole() -> None:
     assert "四查四改" in tokenize("要落实“四查四改”机制。")
 
 
+def _one_passage(texts: list[str], scores: list[float]) -> tuple[list[Passage], list[Sentence]]:
+    """One passage of these sentences, each scored as given."""
+    starts = [sum(len(t) for t in texts[:i]) for i in range(len(texts))]
+    sentences = [_sentence(t, 0, start, score) for t, start, score in zip(texts, starts, scores, strict=True)]
+    return [_passage("".join(texts), "c1")], sentences
+
+
 @pytest.mark.parametrize(("period", "comma"), [("。", "，"), (".", ",")])
 def test_a_bare_item_lead_brings_its_body_before_its_siblings(period: str, comma: str) -> None:
     """ "截止时间是哪天？要检查哪些部位？": the lead is a bare item heading ("1.汛前全面排查。"); its body
@@ -316,10 +323,7 @@ def test_a_bare_item_lead_brings_its_body_before_its_siblings(period: str, comma
         f"2.严控下游风险{period}",
         f"3.规范闭库管理{period}",
     ]
-    passages = [_passage("".join(texts), "c1")]
-    starts = [sum(len(t) for t in texts[:i]) for i in range(len(texts))]
-    scores = [1.0, 0.1, 0.4, 0.3]
-    sentences = [_sentence(t, 0, start, score) for t, start, score in zip(texts, starts, scores, strict=True)]
+    passages, sentences = _one_passage(texts, [1.0, 0.1, 0.4, 0.3])
     chosen = [s.text for s in select_sentences(sentences, passages, wants_list=True)]
     assert chosen[:2] == texts[:2], chosen
     assert texts[2] in chosen, "the siblings are still there"
@@ -338,12 +342,7 @@ def test_bare_items_of_a_how_answer_bring_their_bodies(period: str) -> None:
         f"二是管好船{period}",
         f"客渡船严禁超载{period}",
     ]
-    passages = [_passage("".join(texts), "c1")]
-    starts = [sum(len(t) for t in texts[:i]) for i in range(len(texts))]
-    sentences = [
-        _sentence(t, 0, start, 1.0 if i == 0 else 0.1)
-        for i, (t, start) in enumerate(zip(texts, starts, strict=True))
-    ]
+    passages, sentences = _one_passage(texts, [1.0] + [0.1] * (len(texts) - 1))
     assert [s.text for s in select_sentences(sentences, passages)] == texts
     listed = [s.text for s in select_sentences(sentences, passages, wants_list=True)]
     assert listed[:3] == [texts[0], texts[1], texts[3]]
