@@ -91,11 +91,11 @@ def specific_weights(keywords: KeywordIndex, tokens: Sequence[str]) -> dict[str,
     return {t: idf[t] for t in tokens if t not in generic and t not in fragments}
 
 
-def missing_terms(weights: dict[str, float], text: str) -> list[str]:
-    """The question's specific terms the text lacks, overlapping search-mode pieces counted once
-    (有效/效期/有效期 → 有效期)."""
+def missing_terms(terms: Iterable[str], text: str) -> list[str]:
+    """The terms (a question's specific terms, or their weights) the text lacks, overlapping
+    search-mode pieces counted once (有效/效期/有效期 → 有效期)."""
     squashed = "".join(text.split())
-    missing = [t for t in weights if t not in squashed]
+    missing = [t for t in terms if t not in squashed]
     return [t for t in missing if not any(t != other and t in other for other in missing)]
 
 

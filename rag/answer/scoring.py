@@ -134,12 +134,11 @@ def score_sentences(
                 # left out of its score.
                 rest = set(tokenize(occasion.replace(text, "")))
                 words = [t for t in query_tokens if t not in rest] or list(query_tokens)
-            if cause_bonus != 1.0 and _ASKED_BACK.search(text):
-                # The speaker's own question names its subject by pointing back ("为什么边坡这么容易
-                # 出问题？" under "（二）露天矿山要守住边坡"): it is read with its section's heading.
-                lexical = weighted_coverage(words, set(tokenize(text + passage.heading_path)), idf)
-            else:
-                lexical = weighted_coverage(words, set(tokenize(text)), idf)
+            asked_back = cause_bonus != 1.0 and bool(_ASKED_BACK.search(text))
+            # The speaker's own question names its subject by pointing back ("为什么边坡这么容易出问题？"
+            # under "（二）露天矿山要守住边坡"): it is read with its section's heading.
+            said = text + passage.heading_path if asked_back else text
+            lexical = weighted_coverage(words, set(tokenize(said)), idf)
             if any(d.search(text) for d in definitions):
                 lexical *= DEFINITION_BONUS
             if directive_bonus != 1.0 and _DIRECTIVE.search(text):
@@ -148,7 +147,7 @@ def score_sentences(
                 lexical *= QUOTED_BONUS
             if value_asked and states_value(value_asked, text):
                 lexical *= VALUE_BONUS
-            if cause_bonus != 1.0 and _ASKED_BACK.search(text):
+            if asked_back:
                 lexical *= ASKED_BACK_BONUS
             elif cause_bonus != 1.0 and _CAUSE.search(text):
                 lexical *= cause_bonus

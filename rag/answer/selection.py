@@ -60,7 +60,7 @@ def select_sentences(
     items = list_items_after(lead, sentences)
     if not items and wants_list:
         items = sibling_items(ranked, lead)
-    bare = bool(LIST_MARK.match(lead.text)) and len(lead.text) <= SHORT_ITEM
+    bare = _bare_heading(lead)
     if bare:  # a bare item ("二是灾害事故多发。") is a heading: its body says it, before any siblings
         chosen += item_body(lead, sentences)
     for item in items:

@@ -28,6 +28,7 @@ too (ingest.suspicious holds the detector; ingest reports such passages per file
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from ingest.index.text import split_sentences
 from ingest.index.tokenize import tokenize
 from ingest.suspicious import is_suspicious
-from rag.answer.answerability import content_tokens
+from rag.answer.answerability import content_tokens, missing_terms
 
 MARKER = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _LEADING_MARKERS = re.compile(rf"^(?:{MARKER.pattern})+")
@@ -121,13 +122,16 @@ def foreign_terms(sentence: str, passage: str, question: str) -> list[str]:
     lacks. Such a sentence says the passage's content of something the passage never names: the
     question's subject pinned on a measure ("扑救锂电池储能电站起火，必须坚持……" from a passage on
     forest fires), or its attribute on a figure ("护林员每个月的补助标准是1200元")."""
-    if not question:
-        return []
-    squashed = "".join(passage.split()).lower()
     said = "".join(sentence.split()).lower()
-    found = [t for t in content_tokens(tokenize(question)) if t.lower() in said and t.lower() not in squashed]
     # One word per concept: search-mode pieces (锂电, 电池) count with their word (锂电池).
-    return [t for t in found if not any(t != other and t in other for other in found)]
+    return missing_terms([t for t in naming_words(question) if t in said], passage.lower())
+
+
+@functools.lru_cache(maxsize=256)
+def naming_words(question: str) -> tuple[str, ...]:
+    """The question's words that name something (see content_tokens), lower-cased; the guard asks
+    for them once per sentence and passage of the same question."""
+    return tuple(dict.fromkeys(t.lower() for t in content_tokens(tokenize(question))))
 
 
 def support(sentence: str, passage: str, question: str = "") -> float:
