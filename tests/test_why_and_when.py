@@ -299,3 +299,34 @@ def test_a_later_item_lead_brings_the_items_before_it(text: str) -> None:
     # A list that cannot be followed back to its first item is not this one.
     cut = text[text.index("二是") :]
     assert earlier_items(lead.text, preceding_sentences(_passage(cut), 0, cut.index("三是"))) == []
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_measures_question_answered_by_a_description_quotes_what_its_paragraph_directs(
+    fullwidth: bool,
+) -> None:
+    """ "快开门式压力容器的联锁问题怎么整治？": the best sentence describes the subject ("全市现有……146台，
+    主要是……"); the measure is said later in its paragraph, pointing back ("必须对146台设备……核查"), and is
+    quoted after it. The next paragraph's directions are not, nor is anything added to a lead that directs."""
+    from rag.answer.following import follow_lead
+
+    text = (
+        "压力容器方面，重点是快开门式压力容器。全市现有快开门式压力容器146台，主要是蒸压釜和杀菌锅。"
+        "去年检查发现，有21台联锁装置失效。今年6月底前，必须对146台设备逐台核查。\n（四）气瓶。要推行一瓶一码。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    lead = _at(text, "全市现有")
+    quoted = follow_lead([lead], [_passage(text)], lambda p: None, wants_directions=True)
+    assert [s.text[:2] for s in quoted] == ["全市", "今年"]
+    directing = _at(text, "今年")
+    assert follow_lead([directing], [_passage(text)], lambda p: None, wants_directions=True) == [directing]
+
+
+def test_asking_for_requirements_is_asking_for_measures() -> None:
+    from rag.answer.scoring import ASKS_MEASURES
+
+    for question in ("新盖自建房有什么要求？", "游乐设备营业前要做哪些检查?", "发证时要把什么关?"):
+        assert ASKS_MEASURES.search(question), question
+    for question in ("“四个一律”要求什么？", "全市有多少台电梯?", "为什么要整治?"):
+        assert not ASKS_MEASURES.search(question), question

@@ -43,6 +43,7 @@ from rag.answer.citing import REFUSAL, RELATED_HEADER, cite, refusal, refusal_te
 from rag.answer.following import SpeechChunks, chunk_after, definition_elsewhere, follow_lead, whole_speech
 from rag.answer.scoring import (
     ASKS_HOW,
+    ASKS_MEASURES,
     ASKS_WHY,
     CAUSE_BONUS,
     CJK,
@@ -192,6 +193,7 @@ class AnswerComposer:
             wants_set=bool(ASKS_FOR_SET.search(question)),
             wants_grounds=bool(ASKS_WHY.search(question)),
             wants_measures=bool(ASKS_HOW.search(question)) and not WANTS_LIST.search(question),
+            wants_directions=bool(ASKS_MEASURES.search(question)),
             speech=speech,
         )
         chosen = definition_elsewhere(asked.terms, chosen, passages, speech)
@@ -384,6 +386,7 @@ class AnswerComposer:
         wants_set: bool = False,
         wants_grounds: bool = False,
         wants_measures: bool = False,
+        wants_directions: bool = False,
         speech: SpeechChunks | None = None,
     ) -> list[Sentence]:
         """What the chosen sentences announce, quoted after them, what a quoted conclusion is drawn
@@ -395,6 +398,7 @@ class AnswerComposer:
             wants_set=wants_set,
             wants_grounds=wants_grounds,
             wants_measures=wants_measures,
+            wants_directions=wants_directions,
         )
 
     def _speech_reader(self) -> SpeechChunks:

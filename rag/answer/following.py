@@ -60,6 +60,7 @@ def follow_lead(
     wants_set: bool = False,
     wants_grounds: bool = False,
     wants_measures: bool = False,
+    wants_directions: bool = False,
 ) -> list[Sentence]:
     """When the best sentence only announces the answer — restates the question, is a heading,
     or opens a list — quote what follows it (items, the heading's body), across chunks of the
@@ -78,8 +79,10 @@ def follow_lead(
         chosen = grounds_before(chosen, passages)
     if wants_measures:
         chosen = whole_item(chosen, passages)
-        if not wants_set:  # the measures a quoted sentence announces ("纳入网格化管理。第一，……")
-            chosen = follow_list(chosen, passages, next_chunk, across_paragraphs=False)
+    if wants_directions and chosen[0] is lead:
+        chosen = measures_after(chosen, passages)
+    if wants_measures and not wants_set:  # what a quoted sentence announces ("纳入网格化管理。第一，……")
+        chosen = follow_list(chosen, passages, next_chunk, across_paragraphs=False)
     return chosen
 
 
@@ -281,6 +284,38 @@ def whole_item(chosen: list[Sentence], passages: list[Passage]) -> list[Sentence
     ]
     texts = {s.text for s in item}
     return item + [s for s in chosen if s.text not in texts and not repeats(s, item)]
+
+
+# A sentence that says what is to be done; not "主要是…", "重要", "要素", "要点".
+_DIRECTS = re.compile(
+    r"(?<![主重只想纲摘概])要(?![素点害是])|必须|应当|务必|严禁|禁止|不得|一律|确保|督促|责令"
+)
+MEASURES_AFTER = 3
+
+
+def measures_after(chosen: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+    """For a how-question whose lead describes the situation ("全市现有快开门式压力容器146台……"), the
+    measures are what its paragraph goes on to direct ("今年6月底前，必须对146台设备……逐台核查"): they
+    point back to the subject ("设备") instead of naming it, so they score below the description.
+    The first few are quoted after the lead."""
+    lead = chosen[0]
+    if _DIRECTS.search(lead.text) or is_heading(lead.text) or is_question(lead.text):
+        return chosen
+    text = passages[lead.passage].text
+    spans = split_sentences(text)
+    at = next((i for i, span in enumerate(spans) if span.start <= lead.start < span.end), None)
+    if at is None:
+        return chosen
+    directs = [
+        Sentence(lead.passage, span.start, span.end, body, 0.0)
+        for span in spans[at + 1 :]
+        if span.paragraph == spans[at].paragraph
+        and _DIRECTS.search(body := text[span.start : span.end].strip())
+    ][:MEASURES_AFTER]
+    if not directs:
+        return chosen
+    new = [lead, *directs]
+    return new + [s for s in chosen[1:] if s.text not in {d.text for d in directs} and not repeats(s, new)]
 
 
 def definition_elsewhere(

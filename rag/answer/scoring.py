@@ -54,6 +54,11 @@ ASKED_BACK_BONUS = 1.5
 _ASKED_BACK = re.compile(r"(为什么|为何|为啥|怎么会|凭什么|何以|原因是什么|原因在哪)[^。！!]*[?？]\s*$")
 # Not 怎么样 (how it went), nor 采取了什么 (what was done).
 ASKS_HOW = re.compile(r"怎么(?!样)|怎样(?!的)|如何|什么措施|哪些措施")
+# ... and the other ways a user asks what is to be done: "有什么要求", "要做哪些检查", "把什么关".
+ASKS_MEASURES = re.compile(
+    ASKS_HOW.pattern
+    + r"|(什么|哪些|啥|哪几)[^，,。？?]{0,6}要求|要求是什么|要(做|搞|干|采取)(哪些|什么|啥)|把什么关"
+)
 PASSAGE_RANK_DECAY = 0.15
 # A phrase the question puts in quotes ("哪三个“铁”") names exactly what it asks about: a sentence
 # that holds it counts this much more (as a definition does). On eval/calibration.jsonl recall is
