@@ -330,3 +330,45 @@ def test_asking_for_requirements_is_asking_for_measures() -> None:
         assert ASKS_MEASURES.search(question), question
     for question in ("“四个一律”要求什么？", "全市有多少台电梯?", "为什么要整治?"):
         assert not ASKS_MEASURES.search(question), question
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_why_question_quotes_the_speakers_own_answer_a_chosen_sentence_belongs_to(fullwidth: bool) -> None:
+    """ "为什么总有房主冒险乱改自建房？": the best sentence is the body of the first cause, inside the
+    speaker's answer to "这些问题的根源在哪里？"; that answer's items are quoted first. A chosen speaker's
+    question gives way to its answer; a section's heading ends the search, and an answer given by
+    sections (headings that open paragraphs) is left alone."""
+    from rag.answer.following import follow_lead
+
+    text = (
+        "（四）机制不健全。部门之间衔接不够。这些问题的根源在哪里？归根到底有三条。一是利益驱动。"
+        "一栋自建房改成民宿，一年租金收入十几万元，有的业主不惜冒险拆改结构。二是法治意识淡薄。三是监管存在盲区。"
+    )
+    other = text.replace("一栋", "\n（五）加强监管。一栋")
+    if not fullwidth:
+        text, other = both(text)[1], both(other)[1]
+    body = _at(text, "一栋")
+    quoted = follow_lead([body], [_passage(text)], lambda p: None, wants_grounds=True)
+    assert [s.text[:2] for s in quoted] == ["一是", "二是", "三是", "一栋"]
+    asked = _at(text, "这些问题")
+    quoted = follow_lead([_at(text, "部门"), asked], [_passage(text)], lambda p: None, wants_grounds=True)
+    assert [s.text[:2] for s in quoted] == ["一是", "二是", "三是", "部门"]
+    lead = _at(other, "一栋")
+    assert follow_lead([lead], [_passage(other)], lambda p: None, wants_grounds=True) == [lead]
+    sections = "为什么要二次创业？\n（一）是形势的需要。\n形势变了。\n（二）是现状决定的。\n产业还小。"
+    if not fullwidth:
+        sections = both(sections)[1]
+    lead = _at(sections, "产业")
+    assert follow_lead([lead], [_passage(sections)], lambda p: None, wants_grounds=True) == [lead]
+
+
+def test_the_speaker_asks_back_for_roots_too_and_a_vague_count_asks_no_value() -> None:
+    from rag.answer.scoring import ASKED_BACK
+
+    for said in ("这些问题的根源在哪里？", "问题到底出在哪儿?", "症结在哪里？", "原因何在?"):
+        assert ASKED_BACK.search(said), said
+    assert not ASKED_BACK.search("要找准问题的根源。")
+    for question in ("整治都搞了几年了，为什么还说不能松劲？", "近几年事故为什么多?", "干了几天了?"):
+        assert not asks_value(question), question
+    for question in ("检验周期是几年？", "发生了几起事故?", "每天几点开门？"):
+        assert asks_value(question), question

@@ -28,7 +28,7 @@ from rag.answer.continuation import (
     needs_continuation,
     preceding_sentences,
 )
-from rag.answer.scoring import Sentence
+from rag.answer.scoring import ASKED_BACK, Sentence
 from rag.answer.selection import repeats
 from rag.types import Passage
 
@@ -76,6 +76,7 @@ def follow_lead(
     if wants_set and chosen[0] is lead and LIST_MARK.match(lead.text):
         chosen = follow_items(chosen, passages, next_chunk)
     if wants_grounds:
+        chosen = own_answer(chosen, passages, next_chunk)
         chosen = grounds_before(chosen, passages)
     if wants_measures:
         chosen = whole_item(chosen, passages)
@@ -231,6 +232,43 @@ def _list_starts(text: str, following: Sequence[Following]) -> bool:
 _CONCLUDES = re.compile(
     r"^\s*(这就?告诉我们|这(也|就|些|都|充分|足以)*(说明|表明|证明)|由此可见|可见|事实证明|实践证明|所以说)"
 )
+
+
+def own_answer(chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk) -> list[Sentence]:
+    """For a why-question, a chosen sentence inside the speaker's answer to their own why-question
+    ("这些问题的根源在哪里？归根到底有三条。一是利益驱动。[chosen]二是……") means that answer is the
+    one asked for: its items (or body) are quoted first. The speaker's question is found before the
+    chosen sentence in its passage, with no heading between them; a chosen speaker's question is
+    replaced by its answer."""
+    for sentence in chosen:
+        text = passages[sentence.passage].text
+        spans = split_sentences(text)
+        before = [span for span in spans if span.end <= sentence.start][-WINDOW:]
+        if ASKED_BACK.search(sentence.text):  # the speaker's question itself: its answer follows it
+            before = [span for span in spans if span.start <= sentence.start < span.end]
+        for span in reversed(before):
+            body = text[span.start : span.end].strip()
+            if span.opens_paragraph and is_heading(body):
+                break  # the section's heading: the speaker's question would answer another section
+            if not ASKED_BACK.search(body):
+                continue
+            following = following_sentences(passages, sentence.passage, span.end, next_chunk)
+            answer = [Sentence(f.passage, f.start, f.end, f.text, 0.0) for f in continuation(body, following)]
+            if not answer or (answer[-1].passage == sentence.passage and answer[-1].end < sentence.start):
+                break  # the speaker's answer ends before the chosen sentence: it answers another point
+            if sum(map(_opens_paragraph, answer, [passages] * len(answer))) > 1:
+                break  # answered by sections ("（一）……的需要。"): their headings alone say little
+            texts = {s.text for s in answer}
+            rest = [s for s in chosen if s is not sentence or not ASKED_BACK.search(s.text)]
+            return answer + [s for s in rest if s.text not in texts and not repeats(s, answer)]
+    return chosen
+
+
+def _opens_paragraph(sentence: Sentence, passages: Sequence[Passage]) -> bool:
+    before = passages[sentence.passage].text[: sentence.start].rstrip(" \t\u3000")
+    return not before or before.endswith("\n")
+
+
 GROUNDS = 2  # sentences of the same paragraph quoted before a conclusion
 
 

@@ -51,7 +51,10 @@ ASKS_WHY = re.compile(r"为什么|为何|为啥|怎么会|凭什么|何以|原�
 # (rag.answer.following quotes them, not the question). It must outweigh CAUSE_BONUS; no change on
 # eval/calibration.jsonl, test citation precision 0.899 → 0.905.
 ASKED_BACK_BONUS = 1.5
-_ASKED_BACK = re.compile(r"(为什么|为何|为啥|怎么会|凭什么|何以|原因是什么|原因在哪)[^。！!]*[?？]\s*$")
+ASKED_BACK = re.compile(
+    r"(为什么|为何|为啥|怎么会|凭什么|何以|原因是什么|原因何在|(原因|根源|症结|根子|病根)(究竟|到底)?(出)?在哪"
+    r"|问题(究竟|到底)?出在哪)[^。！!]*[?？]\s*$"
+)
 # Not 怎么样 (how it went), nor 采取了什么 (what was done).
 ASKS_HOW = re.compile(r"怎么(?!样)|怎样(?!的)|如何|什么措施|哪些措施")
 # ... and the other ways a user asks what is to be done: "有什么要求", "要做哪些检查", "把什么关".
@@ -139,7 +142,7 @@ def score_sentences(
                 # left out of its score.
                 rest = set(tokenize(occasion.replace(text, "")))
                 words = [t for t in query_tokens if t not in rest] or list(query_tokens)
-            asked_back = cause_bonus != 1.0 and bool(_ASKED_BACK.search(text))
+            asked_back = cause_bonus != 1.0 and bool(ASKED_BACK.search(text))
             # The speaker's own question names its subject by pointing back ("为什么边坡这么容易出问题？"
             # under "（二）露天矿山要守住边坡"): it is read with its section's heading.
             said = text + passage.heading_path if asked_back else text
