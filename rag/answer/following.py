@@ -256,7 +256,7 @@ def own_answer(chosen: list[Sentence], passages: list[Passage], next_chunk: Next
             answer = [Sentence(f.passage, f.start, f.end, f.text, 0.0) for f in continuation(body, following)]
             if not answer or (answer[-1].passage == sentence.passage and answer[-1].end < sentence.start):
                 break  # the speaker's answer ends before the chosen sentence: it answers another point
-            if sum(map(_opens_paragraph, answer, [passages] * len(answer))) > 1:
+            if sum(_opens_paragraph(s, passages) for s in answer) > 1:
                 break  # answered by sections ("（一）……的需要。"): their headings alone say little
             texts = {s.text for s in answer}
             rest = [s for s in chosen if s is not sentence or not ASKED_BACK.search(s.text)]
@@ -332,7 +332,7 @@ MEASURES_AFTER = 3
 
 
 def measures_after(chosen: list[Sentence], passages: list[Passage]) -> list[Sentence]:
-    """For a how-question whose lead describes the situation ("全市现有快开门式压力容器146台……"), the
+    """For a measures question whose lead describes the situation ("全市现有快开门式压力容器146台……"), the
     measures are what its paragraph goes on to direct ("今年6月底前，必须对146台设备……逐台核查"): they
     point back to the subject ("设备") instead of naming it, so they score below the description.
     The first few are quoted after the lead."""
