@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ingest.index.text import LIST_MARK, split_sentences
+from ingest.index.text import Sentence as Span
 from rag.answer.answerability import spells_out
 from rag.answer.continuation import (
     WINDOW,
@@ -245,7 +246,7 @@ def own_answer(chosen: list[Sentence], passages: list[Passage], next_chunk: Next
         spans = split_sentences(text)
         before = [span for span in spans if span.end <= sentence.start][-WINDOW:]
         if ASKED_BACK.search(sentence.text):  # the speaker's question itself: its answer follows it
-            before = [span for span in spans if span.start <= sentence.start < span.end]
+            before = [spans[at]] if (at := _span_at(spans, sentence.start)) is not None else []
         for span in reversed(before):
             body = text[span.start : span.end].strip()
             if span.opens_paragraph and is_heading(body):
@@ -262,6 +263,11 @@ def own_answer(chosen: list[Sentence], passages: list[Passage], next_chunk: Next
             rest = [s for s in chosen if s is not sentence or not ASKED_BACK.search(s.text)]
             return answer + [s for s in rest if s.text not in texts and not repeats(s, answer)]
     return chosen
+
+
+def _span_at(spans: Sequence[Span], position: int) -> int | None:
+    """The index of the sentence span holding a position of the text."""
+    return next((i for i, span in enumerate(spans) if span.start <= position < span.end), None)
 
 
 def _opens_paragraph(sentence: Sentence, passages: Sequence[Passage]) -> bool:
@@ -308,7 +314,7 @@ def whole_item(chosen: list[Sentence], passages: list[Passage]) -> list[Sentence
     lead = chosen[0]
     text = passages[lead.passage].text
     spans = split_sentences(text)
-    at = next((i for i, span in enumerate(spans) if span.start <= lead.start < span.end), None)
+    at = _span_at(spans, lead.start)
     if at is None:
         return chosen
     paragraph = [span for span in spans if span.paragraph == spans[at].paragraph]
@@ -341,7 +347,7 @@ def measures_after(chosen: list[Sentence], passages: list[Passage]) -> list[Sent
         return chosen
     text = passages[lead.passage].text
     spans = split_sentences(text)
-    at = next((i for i, span in enumerate(spans) if span.start <= lead.start < span.end), None)
+    at = _span_at(spans, lead.start)
     if at is None:
         return chosen
     directs = [

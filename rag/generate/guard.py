@@ -138,8 +138,9 @@ def support(sentence: str, passage: str, question: str = "") -> float:
     """Share of the sentence's character bigrams found in the passage (framing words and an
     opening that restates the question left out); none when it names PINNED_TERMS words of the
     question that the passage lacks (see foreign_terms)."""
-    wanted = bigrams(without_topic(FRAMING.sub("", sentence), question))
-    if not wanted or len(foreign_terms(FRAMING.sub("", sentence), passage, question)) >= PINNED_TERMS:
+    claim = FRAMING.sub("", sentence)
+    wanted = bigrams(without_topic(claim, question))
+    if not wanted or len(foreign_terms(claim, passage, question)) >= PINNED_TERMS:
         return 0.0
     return len(wanted & bigrams(passage)) / len(wanted)
 
