@@ -173,6 +173,7 @@ class Manifest:
     speech_count: int = 0
     chunk_count: int = 0
     embedding_model: str | None = None
+    search_width: int | None = None  # the hnsw ef_search the store was last set to
     dirty: bool = False
     generation: int = 0  # on a Chroma server: the generation of the state record
     meta: MetaStore | None = field(default=None, repr=False)
@@ -220,6 +221,7 @@ class Manifest:
             speech_count=int(data.get("speech_count", 0)),
             chunk_count=int(data.get("chunk_count", 0)),
             embedding_model=data.get("embedding_model"),
+            search_width=data.get("search_width"),
             dirty=bool(data.get("dirty", False)),
             meta=meta,
             _saved_keys=set(files),
@@ -233,6 +235,7 @@ class Manifest:
             "speech_count": self.speech_count,
             "chunk_count": self.chunk_count,
             "embedding_model": self.embedding_model,
+            "search_width": self.search_width,
         }
 
     def save(self) -> None:

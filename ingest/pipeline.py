@@ -169,7 +169,7 @@ def _ingest_locked(
     reading = _read_changed(files, manifest, errors)
     found = _found(files, reading, manifest)
     gone = [key for key in manifest.files if prune and not Path(key).exists()]
-    if _nothing_to_do(reading, gone, manifest, spec, model_name, keywords, meta):
+    if _nothing_to_do(reading, gone, manifest, spec, model_name, keywords, meta, settings):
         return _unchanged_report(files, reading, manifest, found, settings, started)
 
     store = open_for_writing(settings, model_name)
@@ -224,15 +224,18 @@ def _nothing_to_do(
     model_name: str,
     keywords: KeywordIndex,
     meta: MetaStore | None,
+    settings: Settings,
 ) -> bool:
     """Nothing to do: answer from the manifest without opening Chroma, which rewrites its files
-    on open. The keyword count guards against an index deleted by hand."""
+    on open. The keyword count guards against an index deleted by hand; a store last set to
+    another search width is opened once to be widened (ChunkStore.open)."""
     return (
         not reading.changed
         and not gone
         and not manifest.dirty
         and manifest.chunking == asdict(spec)
         and manifest.embedding_model in (model_name, None)
+        and manifest.search_width == settings.hnsw_ef_search
         # On a Chroma server the local keyword index is a cache that readers rebuild.
         and (meta is not None or keywords.count() == manifest.chunk_count)
     )
@@ -354,6 +357,7 @@ def _finish(
     manifest.speech_count = len({c.speech_id for c in planned})
     manifest.chunk_count = len(planned)
     manifest.embedding_model = model_name
+    manifest.search_width = settings.hnsw_ef_search
     manifest.dirty = False
     # The write is complete: a new generation tells every reader to reopen (on a server the
     # generation and the clean flag are one record, written last).

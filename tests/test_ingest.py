@@ -245,6 +245,7 @@ def test_ingest_into_a_chroma_server(
     assert ChunkStore.open(remote, remote.embedding_model).count() == first.chunks
     again = ingest_paths([speech], remote, embedder=embedder, progress=False)
     assert again.embedded == 0 and again.chunks_unchanged == first.chunks
+    assert _search_width(ChunkStore.open(remote, remote.embedding_model)) == remote.hnsw_ef_search
 
 
 def test_a_speech_opening_carries_its_speaker_line_and_place(settings: Settings) -> None:
@@ -323,3 +324,25 @@ def test_tokens_cut_by_an_older_segmenter_are_cut_again(settings: Settings, embe
             SEGMENTER_VERSION,
         )
     assert KeywordIndex(path).cut_here()
+
+
+def _search_width(store: ChunkStore) -> int:
+    return store._collection.configuration_json["hnsw"]["ef_search"]
+
+
+def test_the_store_is_searched_as_wide_as_configured(settings: Settings, embedder, tmp_path: Path) -> None:
+    """Chroma's default HNSW width (100) misses near neighbours once a store grows; the setting
+    reaches a new store, and a store set to another width (one built before the setting) is
+    widened by the next ingest even when no speech changed, without embedding anything."""
+    speech = tmp_path / "speech.txt"
+    speech.write_text(seed_excerpt(), encoding="utf-8")
+    narrow = settings.with_overrides(hnsw_ef_search=150)
+    first = ingest_paths([speech], narrow, embedder=embedder, progress=False)
+    assert _search_width(_store(narrow)) == 150
+
+    wide = settings.with_overrides(hnsw_ef_search=300)
+    again = ingest_paths([speech], wide, embedder=embedder, progress=False)
+    assert again.embedded == 0 and again.chunks_unchanged == first.chunks
+    assert _search_width(_store(wide)) == 300
+    assert Manifest.load(wide.store_dir).search_width == 300
+    assert ingest_paths([speech], wide, embedder=embedder, progress=False).chunks_unchanged == first.chunks

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
         "fused candidates; off by default since none with Chinese ships in a registry package.",
     )
     candidates: int = Field(default=30, description="Candidates each retriever hands to fusion.")
+    hnsw_ef_search: int = Field(
+        default=400,
+        ge=30,
+        description="How wide Chroma's HNSW search looks (Chroma's default: 100). At 100, a question's "
+        "exact top-5 chunks missed the 30 fetched for 1-5 of 300 questions (bench/ann_recall.py, "
+        "257 to 20,000 chunks), and a small store, whose graph Chroma rebuilds at each start, missed "
+        "different ones from one start to the next; at 400 none, for ~1 ms more. Each ingest sets it.",
+    )
     answer_passages: int = Field(default=6, description="Passages an answer is composed from.")
     min_sentence_score: float = Field(
         default=0.12,

@@ -6,7 +6,7 @@ that ingested, and can itself ingest incrementally.
 Records (ids), each with a 1-d placeholder vector (Chroma requires one):
 
 - ``state``: metadata ``generation`` (int); document JSON {dirty, chunking, speech_count,
-  chunk_count, embedding_model}
+  chunk_count, embedding_model, search_width}
 - ``file:<hash of path>``: document JSON of one manifest FileRecord (hashes, speech summaries,
   chunk ids; no texts)
 - ``parsed:<sha256 of file>``: document, the file's parsed speeches (zlib + base64), content

@@ -160,7 +160,7 @@ class ChunkStore:
                 lambda: client.create_collection(
                     settings.collection,
                     metadata={"embedding_model": embedding_model},
-                    configuration={"hnsw": {"space": "cosine"}},
+                    configuration={"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}},
                     embedding_function=None,
                 ),
             )
@@ -174,6 +174,8 @@ class ChunkStore:
                 f"Either set POLICYQA_EMBEDDING_MODEL={built_with}, or rebuild the index with the "
                 f"new model: python -m ingest --rebuild {settings.data_dir}"
             )
+        if create:
+            _widen_search(collection, settings.hnsw_ef_search, server)
         return cls(_Guarded(collection, server) if server else collection, location)
 
     @staticmethod
@@ -321,6 +323,14 @@ class ChunkStore:
             )
             if d is not None
         ]
+
+
+def _widen_search(collection: Any, ef_search: int, server: str | None) -> None:
+    """Bring a store built before (or with another setting) to the configured search width. Only
+    writers do it: readers leave a shared collection's settings alone, and pick it up on reopening."""
+    hnsw = (collection.configuration_json or {}).get("hnsw") or {}
+    if hnsw.get("ef_search") != ef_search:
+        _reaching(server, lambda: collection.modify(configuration={"hnsw": {"ef_search": ef_search}}))
 
 
 def _readable(page: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
