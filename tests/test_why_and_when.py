@@ -372,3 +372,40 @@ def test_the_speaker_asks_back_for_roots_too_and_a_vague_count_asks_no_value() -
         assert not asks_value(question), question
     for question in ("检验周期是几年？", "发生了几起事故?", "每天几点开门？"):
         assert asks_value(question), question
+
+
+class _NoOpenings:
+    def titled_openings(self, speech_ids: object) -> dict[str, tuple[str, str]]:
+        return {}
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_asking_for_requirements_prefers_what_must_be_done_as_a_how_question_does(
+    fullwidth: bool, tmp_path
+) -> None:
+    """ "新建自建房在设计施工上有什么要求？" asks what is to be done as "怎么设计施工" does: a sentence that
+    directs outranks one that describes the subject with a few more of the question's words."""
+    from ingest.index.keywords import KeywordDoc, KeywordIndex
+    from rag.answer.extractive import AnswerComposer
+    from rag.config import Settings
+    from tests.test_answerability import _Vectors
+
+    text = (
+        "全县农村自建房中，不少当初没有经过正规设计，施工全靠工匠凭经验。"
+        "今后新建3层及以上的自建房，必须由有资质的单位设计，由有资质的单位施工。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    index = KeywordIndex(tmp_path / "k.sqlite")
+    filler = [KeywordDoc(f"f{i}", f"本篇讲第{i}件事，要抓好落实。", speech_id=f"f{i}") for i in range(10)]
+    index.sync([KeywordDoc("c1", text, speech_id="s1"), *filler])
+    composer = AnswerComposer(_Vectors({}), Settings(), keywords=index, store=_NoOpenings())  # type: ignore[arg-type]
+
+    def best(question: str) -> str:
+        sentences, _ = composer.sentence_scores(question, question, [_passage(text)])
+        return max(sentences, key=lambda s: s.score).text[:2]
+
+    mark = "？" if fullwidth else "?"
+    assert best(f"农村新建自建房在设计施工上有什么要求{mark}") == "今后"
+    assert best(f"农村新建自建房怎么设计施工{mark}") == "今后"
+    assert best(f"农村新建自建房的设计施工情况{mark}") == "全县"  # not asking what to do

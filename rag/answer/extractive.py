@@ -224,7 +224,7 @@ class AnswerComposer:
         idf = self.keywords.idf(asked.tokens)
         occasions = self.occasions(passages)
         # (a question that also asks for a list wants its items, whatever their mood)
-        how = ASKS_HOW.search(asked.question) and not WANTS_LIST.search(asked.question)
+        how = ASKS_MEASURES.search(asked.question) and not WANTS_LIST.search(asked.question)
         bonus = DIRECTIVE_BONUS if how else 1.0
         quoted = quoted_phrases(asked.question)
         value = asked.question if asks_value(asked.question) else ""

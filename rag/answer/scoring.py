@@ -58,6 +58,9 @@ ASKED_BACK = re.compile(
 # Not 怎么样 (how it went), nor 采取了什么 (what was done).
 ASKS_HOW = re.compile(r"怎么(?!样)|怎样(?!的)|如何|什么措施|哪些措施")
 # ... and the other ways a user asks what is to be done: "有什么要求", "要做哪些检查", "把什么关".
+# Both get DIRECTIVE_BONUS; a "要求" question ranked a description of the subject ("全县农村自建房中，
+# ……没有经过正规设计") above the rule ("必须由具有相应资质的设计单位进行设计"). Calibration recall
+# 0.913 → 0.917 (multi 0.909 → 0.955); test, dev and unseen a–c unchanged; unseen d how 0.458 → 0.708.
 ASKS_MEASURES = re.compile(
     ASKS_HOW.pattern
     + r"|(什么|哪些|啥|哪几)[^，,。？?]{0,6}要求|要求是什么|要(做|搞|干|采取)(哪些|什么|啥)|把什么关"
