@@ -20,7 +20,7 @@ from rag.answer.extractive import (
 )
 from rag.api import check_question
 from rag.conversation import is_follow_up, nth_item, retrieval_query
-from rag.retrieve import Filters, drop_near_duplicates, fuse, reciprocal_rank_fusion, rerank
+from rag.retrieve import Filters, drop_near_duplicates, fuse, named_terms, reciprocal_rank_fusion, rerank
 from rag.types import Passage
 
 
@@ -38,6 +38,23 @@ def test_rrf_rewards_agreement_between_rankings() -> None:
     assert set(scores) == {"a", "b", "c", "d"}
     weighted = reciprocal_rank_fusion([["a", "b"], ["b", "a"]], weights=[0.6, 1.0])
     assert weighted["b"] > weighted["a"], "the heavier ranking decides a tie"
+
+
+@pytest.mark.parametrize("quotes", ["“”", '""', "「」"])
+def test_a_quoted_rare_word_of_the_question_gets_a_ranking_of_its_own(quotes: str) -> None:
+    """A known slogan of three or more characters, and a rare single word the question quotes; not a
+    common word quoted as a pattern, a quoted phrase cut into several words, or an unquoted word."""
+    o, c = quotes
+    shares = {"深查": 0.004, "严格": 0.2}.get
+
+    def share(words: list[str]) -> dict[str, float]:
+        return {w: shares(w, 0.0) for w in words}
+
+    assert named_terms(f"第二个环节{o}深查{c}要查哪些地方?", set(), share) == ["深查"]
+    assert named_terms(f"特殊作业提出了哪几个{o}严格{c}?", set(), share) == []
+    assert named_terms("第二个环节深查要查哪些地方?", {"深查"}, share) == []
+    assert named_terms(f"{o}五个一批{c}是什么?", {"五个一批", "两查"}, share) == ["五个一批"]
+    assert named_terms(f"{o}安全生产责任制度{c}怎么落实?", set(), share) == []
 
 
 def test_a_clear_keyword_winner_is_not_buried_by_fusion() -> None:

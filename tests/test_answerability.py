@@ -76,6 +76,44 @@ def test_direct_definitions(text: str) -> None:
     assert spells_out(term, text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    both("重点抓三个环节：一是严防，对重点行业开展风险辨识；二是深查，对所有区域开展“拉网式”大排查；")
+    + both("（二）“深查”。对所有区域、所有行业领域开展大排查。")
+    + both("2.深查：对所有区域、所有行业领域开展大排查。"),
+)
+def test_a_list_item_labelled_by_the_term_spells_it_out(text: str) -> None:
+    """The item's body after its label says what the term means; a label with no body does not."""
+    assert spells_out("深查", text)
+    assert not spells_out("深查", "三个环节是严防、深查、立改。二是深查。")
+    assert not spells_out("深查", "要把“深查”落到实处，对所有区域开展大排查。")
+    assert not spells_out("严防", "三个环节：一是严防。二是深查，对所有区域开展大排查。")
+
+
+class _Shares:
+    def chunk_share(self, tokens: list[str]) -> dict[str, float]:
+        return {t: {"严格": 0.21, "到位": 0.14, "深查": 0.004}.get(t, 0.0) for t in tokens}
+
+
+def test_a_common_word_quoted_as_a_pattern_gets_no_mention_note() -> None:
+    """ "提出了哪几个“严格”？" is answered by "1.严格作业审批……2.严格现场监护……": "严格" is no slogan a
+    speech defines, so no note may say it is only mentioned; a rare term still can be."""
+    from rag.answer.scoring import definable
+
+    assert definable(["严格", "四个一律", "到位", "深查"], _Shares()) == ["四个一律", "深查"]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    both("刚才局长讲了一个“墨菲定理”，凡是有可能发生的一定就会发生。")
+    + both("德国还有一个“海恩法则”：每一起严重事故的背后，必然有29次轻微事故。"),
+)
+def test_a_named_law_introduced_then_stated_is_spelled_out(text: str) -> None:
+    term = "墨菲定理" if "墨菲" in text else "海恩法则"
+    assert spells_out(term, text)
+    assert not spells_out(term, f"大家都知道“{term}”。要把隐患当成事故来对待，绝不放过。")
+
+
 @pytest.mark.parametrize("text", both("严格落实“四个一律”要求，对所有问题盯死看牢。要做到“四个一律”。"))
 def test_a_mention_is_not_a_definition(text: str) -> None:
     assert not spells_out("四个一律", text)

@@ -60,6 +60,16 @@ def test_a_list_announced_by_the_lead_comes_with_its_items(seed_qa: PolicyQA) ->
     assert_grounded(answer)
 
 
+@pytest.mark.parametrize("quotes", ["“”", '""'])
+def test_a_word_the_question_quotes_finds_the_list_item_it_labels(seed_qa: PolicyQA, quotes: str) -> None:
+    """The speech lists "二是深查,对所有区域……" unquoted; the question quotes 深查. The item is
+    found (ranked by keywords alone it was not) and, as its label's body, counts as spelling it out."""
+    answer = seed_qa.ask(f"第二个环节{quotes[0]}深查{quotes[1]}要查哪些地方?")
+    assert not answer.refused, answer.text
+    assert "所有区域" in answer.text and answer.note is None
+    assert_grounded(answer)
+
+
 def test_questions_the_speeches_do_not_cover_are_refused(seed_qa: PolicyQA) -> None:
     for question in ("核电站乏燃料的储存期限是多少年?", "《矿山安全法》是哪一年颁布的?"):
         answer = seed_qa.ask(question)

@@ -134,6 +134,18 @@ class KeywordIndex:
             t: math.log(1 + (total - frequency.get(t, 0) + 0.5) / (frequency.get(t, 0) + 0.5)) for t in tokens
         }
 
+    def chunk_share(self, tokens: Iterable[str]) -> dict[str, float]:
+        """The share of all chunks that hold each token."""
+        tokens = list(dict.fromkeys(tokens))
+        if not tokens:
+            return {}
+        total = max(1, self.count())
+        rows = self._db().execute(
+            f"SELECT term, doc FROM vocab WHERE term IN ({', '.join('?' * len(tokens))})", tokens
+        )
+        frequency = dict(rows.fetchall())
+        return {t: frequency.get(t, 0) / total for t in tokens}
+
     def sync(self, docs: Sequence[KeywordDoc]) -> tuple[int, int]:
         """Make the index hold exactly these docs; returns (added, removed).
 

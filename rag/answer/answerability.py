@@ -352,6 +352,19 @@ _NEXT_SENTENCE_DEFINES = (
 )
 
 
+# A list item labelled by the term, its body after the label: "二是深查，对所有区域……开展大排查",
+# "（二）“深查”。对所有区域……" — the body is what the term means in this speech (not the next item).
+_ITEM_MARK = (
+    rf"(?:[{_NUMERALS}]+[是要]|第[{_NUMERALS}]+[,，、]?|首先|其次|再次|最后"
+    rf"|[(（][{_NUMERALS}\d]+[)）]|\d+[.．、])"
+)
+_ITEM_LABEL = rf"{_ITEM_MARK}\s*[{_OPEN_QUOTE}]?"
+_LABELS_BODY = rf"[{_CLOSE_QUOTE}]?\s*(?:[,，:：]|[。.．](?!\s*{_ITEM_MARK}))\s*[^。；;!！?？\n]{{6,}}"
+
+# A named law or saying introduced and then stated: "讲了一个“墨菲定理”，凡是有可能发生的一定就会发生".
+_INTRODUCED = rf"一[个条句]\s*[{_OPEN_QUOTE}]"
+_STATED_THEN = rf"[{_CLOSE_QUOTE}]\s*[,，:：]\s*[^。；;!！?？\n]{{8,}}"
+
 # A sentence that names the term for what it describes: "这种库被称为“头顶库”", "这就是所谓的“X”";
 # "有3座属于“头顶库”，下游1公里范围内有村庄" (what it is follows the comma).
 _NAMES_IT = rf"(称为|称作|叫做|叫作|称之为|所谓的?|这就是|这就叫|这叫|简称|统称)\s*[{_OPEN_QUOTE}]?"
@@ -378,8 +391,9 @@ def _normal(text: str) -> str:
 
 def spells_out(term: str, text: str) -> bool:
     """Does the text define the term: directly ("“××”，即…", "“××”就是…"), by its parts
-    ("“两查”就是…，“一改”就是…"), in the sentence after a heading that names it, or by naming what
-    it describes ("被称为“××”", "属于“××”，下游1公里范围内有村庄")?"""
+    ("“两查”就是…，“一改”就是…"), in the sentence after a heading that names it, as the label of a
+    list item ("二是深查，对所有区域……"), by stating what it introduces ("一个“墨菲定理”，凡是……"),
+    or by naming what it describes ("被称为“××”")?"""
     text = _normal(text)
     name = re.escape(term)
     if (
@@ -387,6 +401,8 @@ def spells_out(term: str, text: str) -> bool:
         or re.search(name + _normal(_NEXT_SENTENCE_DEFINES), text)
         or re.search(_normal(_NAMES_IT) + name, text)
         or re.search(_normal(_BELONGS) + name + _normal(_BELONGS_THEN), text)
+        or re.search(_normal(_ITEM_LABEL) + name + _normal(_LABELS_BODY), text)
+        or re.search(_normal(_INTRODUCED) + name + _normal(_STATED_THEN), text)
     ):
         return True
     parts = term_parts(term)

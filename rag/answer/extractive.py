@@ -53,6 +53,7 @@ from rag.answer.scoring import (
     Sentence,
     asked_terms,
     best,
+    definable,
     definitions,
     evidence_strength,
     first_sentences,
@@ -200,7 +201,7 @@ class AnswerComposer:
         text, citations = cite(chosen, passages)
         note = None
         if missing := undefined_terms(
-            asked.terms, passages, lambda speech_id: whole_speech(speech(speech_id))
+            definable(asked.terms, self.keywords), passages, lambda speech_id: whole_speech(speech(speech_id))
         ):
             listed = "、".join(f"“{t}”" for t in missing)
             note = MENTION_NOTE.format(listed=listed)

@@ -12,10 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ingest.heads import MEETING
+from ingest.index.keywords import KeywordIndex
 from ingest.index.text import split_sentences
 from ingest.index.tokenize import find_slogans, tokenize
 from ingest.suspicious import is_suspicious
 from rag.answer.answerability import spells_out, states_value
+from rag.retrieve import QUOTED_WORD_MAX_SHARE
 from rag.types import Passage
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -206,6 +208,13 @@ def asked_terms(question: str, known_terms: set[str], slogans: set[str] | None =
         or re.search(_ASKS_BEFORE_TERM + re.escape(t), question)
     }
     return sorted(asked, key=len, reverse=True)
+
+
+def definable(terms: Sequence[str], keywords: KeywordIndex) -> list[str]:
+    """The asked terms a speech could define: not a common word quoted as a pattern ("哪几个“严格”"
+    asks for "1.严格作业审批……2.严格现场监护……"), which no note may say a speech only mentions."""
+    share = keywords.chunk_share([t.lower() for t in terms])
+    return [t for t in terms if share.get(t.lower(), 0.0) <= QUOTED_WORD_MAX_SHARE]
 
 
 def undefined_terms(
