@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 from rag.answer.scoring import Sentence
@@ -27,10 +26,17 @@ def cite(chosen: list[Sentence], passages: Sequence[Passage]) -> tuple[str, tupl
 
 
 def _join_quotes(text: str, used: list[Sentence]) -> str:
-    parts = [used[0].text]
-    for previous, current in itertools.pairwise(used):
-        gap = text[previous.end : current.start]
-        parts.append(("" if not gap.strip() else "……") + current.text)
+    """The used sentences as the passage has them: adjacent ones with what stands between them (a
+    line break between two list items stays, so the quote is verbatim), others with "……"."""
+    parts: list[str] = []
+    end = -1  # where the previous sentence ends in the passage; -1: none, or not found as written
+    for number, sentence in enumerate(used):
+        at = text.find(sentence.text, max(0, sentence.start - 1))
+        if number:
+            gap = text[end:at] if 0 <= end <= at else "……"
+            parts.append(gap if not gap.strip() else "……")
+        parts.append(sentence.text)
+        end = at + len(sentence.text) if at >= 0 else -1
     return "".join(parts)
 
 
