@@ -101,7 +101,7 @@ def named_terms(
     slogans holds; ranked by keywords alone, its chunk lost to chunks both rankings put midway.
     A common word in quotes ("哪几个“严格”") asks for a pattern, not a passage that holds it."""
     quoted = [s for s in find_slogans(query) if tokenize(s) == [s.lower()]]
-    share = chunk_share([s.lower() for s in quoted]) if quoted else {}
+    share = chunk_share([s.lower() for s in quoted])
     rare = {s for s in quoted if share.get(s.lower(), 1.0) <= QUOTED_WORD_MAX_SHARE}
     return sorted({t for t in known_terms if len(t) >= 3 and t in query} | rare)
 

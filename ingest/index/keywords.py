@@ -120,16 +120,19 @@ class KeywordIndex:
         # its docsize shadow table is an ordinary table with one row per chunk.
         return self._db().execute("SELECT count(*) FROM chunks_docsize").fetchone()[0]
 
-    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
-        """BM25's inverse document frequency; a term no chunk contains gets the highest."""
-        tokens = list(dict.fromkeys(tokens))
+    def _chunk_counts(self, tokens: list[str]) -> dict[str, int]:
+        """How many chunks hold each token (absent: none)."""
         if not tokens:
             return {}
-        total = self.count()
         rows = self._db().execute(
             f"SELECT term, doc FROM vocab WHERE term IN ({', '.join('?' * len(tokens))})", tokens
         )
-        frequency = dict(rows.fetchall())
+        return dict(rows.fetchall())
+
+    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        """BM25's inverse document frequency; a term no chunk contains gets the highest."""
+        tokens = list(dict.fromkeys(tokens))
+        total, frequency = self.count(), self._chunk_counts(tokens)
         return {
             t: math.log(1 + (total - frequency.get(t, 0) + 0.5) / (frequency.get(t, 0) + 0.5)) for t in tokens
         }
@@ -137,13 +140,7 @@ class KeywordIndex:
     def chunk_share(self, tokens: Iterable[str]) -> dict[str, float]:
         """The share of all chunks that hold each token."""
         tokens = list(dict.fromkeys(tokens))
-        if not tokens:
-            return {}
-        total = max(1, self.count())
-        rows = self._db().execute(
-            f"SELECT term, doc FROM vocab WHERE term IN ({', '.join('?' * len(tokens))})", tokens
-        )
-        frequency = dict(rows.fetchall())
+        total, frequency = max(1, self.count()), self._chunk_counts(tokens)
         return {t: frequency.get(t, 0) / total for t in tokens}
 
     def sync(self, docs: Sequence[KeywordDoc]) -> tuple[int, int]:
