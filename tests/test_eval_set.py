@@ -124,7 +124,7 @@ def test_probe_sets_are_sound(texts):
     assert (scores.gold_quoted, scores.answerable_refused, scores.off_corpus_refused) == (1, 1, 0)
 
 
-@pytest.mark.parametrize("group", ["a", "b", "c", "d", "e"])
+@pytest.mark.parametrize("group", ["a", "b", "c", "d", "e", "f", "g"])
 def test_the_unseen_groups_are_sound(group: str) -> None:
     """eval/unseen/: speeches and questions written after the rules, each group asked of the seed
     plus its own speeches only (an off-corpus question of one group may be answered by another's)."""
