@@ -301,6 +301,9 @@ _HOLDS_RATE = re.compile(r"每|[人户日月年台]均|平均|/|／")
 # "多宽/多高/多深/多厚": a length said of that dimension ("积水深度达到15厘米"), not another length
 # in the same sentence ("新开设隔离带86公里" for "隔离带要开多宽").
 _ASKS_DIMENSION = re.compile(r"多([宽高深厚])|([宽高深厚])度[^，,。？?]{0,6}?(多少|几)")
+# "隔多远", "距离有多远": a distance, said in a unit of length ("不少于50米"), not a count beside it.
+_ASKS_DISTANCE = re.compile(r"多远|(距离|间距)[^，,。？?]{0,6}?(多少|几)(?!\s*(米|公里|千米))")
+_HOLDS_LENGTH = re.compile(_NUMBER + r"\s*(多|余)?\s*(公里|千米|厘米|毫米|米|km|m)(?![a-z])", re.IGNORECASE)
 
 
 def states_value(question: str, sentence: str) -> bool:
@@ -310,6 +313,8 @@ def states_value(question: str, sentence: str) -> bool:
         return False
     dimension = _ASKS_DIMENSION.search(question)
     if dimension and (dimension.group(1) or dimension.group(2)) not in text:
+        return False
+    if _ASKS_DISTANCE.search(question) and not _HOLDS_LENGTH.search(text):
         return False
     if _ASKS_FINE.search(question) and not _HOLDS_MONEY.search(text):
         return False

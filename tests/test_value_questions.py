@@ -1,0 +1,57 @@
+"""How-many / how-far / when questions (issue 12): they are answered by a sentence that states such a
+value. Every rule on full-width and half-width punctuation alike. No model, no Chroma."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.answer.answerability import states_value
+from tests.test_answerability import _passage, both
+
+
+@pytest.mark.parametrize(("mark", "comma", "period"), [("？", "，", "。"), ("?", ",", ".")])
+def test_a_distance_is_answered_by_a_length(mark: str, comma: str, period: str) -> None:
+    """ "离加油站得隔多远" is not answered by a count beside it ("零售点1340个")."""
+    question = f"零售点离加油站得隔多远{mark}"
+    assert not states_value(question, f"今年拟设零售点1340个{comma}比去年增加86个{period}")
+    assert states_value(question, f"零售点与加油站的距离不得小于50米{period}")
+    assert states_value(f"两个库区的间距是多少{mark}", f"库区之间相距不少于1.5公里{period}")
+    assert not states_value(f"两个库区的间距是多少{mark}", f"全市共有库区12个{period}")
+
+
+def _composer(text: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from ingest.index.keywords import KeywordDoc, KeywordIndex
+    from rag.answer.extractive import AnswerComposer
+    from rag.config import Settings
+    from tests.test_answerability import _Vectors
+    from tests.test_why_and_when import _NoOpenings
+
+    index = KeywordIndex(tmp_path / "k.sqlite")
+    filler = [KeywordDoc(f"f{i}", f"本篇讲第{i}件事，要抓好落实。", speech_id=f"f{i}") for i in range(10)]
+    index.sync([KeywordDoc("c1", text, speech_id="s1"), *filler])
+    return AnswerComposer(_Vectors({}), Settings(), keywords=index, store=_NoOpenings())  # type: ignore[arg-type]
+
+
+def _best(composer, question: str, text: str) -> str:  # type: ignore[no-untyped-def]
+    sentences, _ = composer.sentence_scores(question, question, [_passage(text)])
+    return max(sentences, key=lambda s: s.score).text[:4]
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_count_question_leads_with_the_sentence_that_states_it(fullwidth: bool, tmp_path: Path) -> None:
+    """ "那起三轮车翻车死伤了多少人" is answered by the account of the crash ("造成5人死亡"), not by the
+    sentence that repeats its words ("把去年柳堡镇三轮车翻车的案例讲透"): without the toll the answer
+    was refused."""
+    text = (
+        "开镰前，每个村都要召开一次安全会，把去年柳堡镇三轮车翻车的案例讲透。"
+        "2025年6月9日，一辆农用三轮车行驶到柳堡村时刹车失灵，翻进了水渠，造成5人死亡、6人受伤。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    mark = "？" if fullwidth else "?"
+    composer = _composer(text, tmp_path)
+    comma = "，" if fullwidth else ","
+    assert _best(composer, f"柳堡镇那起三轮车翻车{comma}死伤了多少人{mark}", text) == "2025"
+    assert _best(composer, f"柳堡镇三轮车翻车的案例要怎么讲{mark}", text)[:3] == "开镰前"
