@@ -1,5 +1,6 @@
-"""How-many / how-far / when questions (issue 12): they are answered by a sentence that states such a
-value. Every rule on full-width and half-width punctuation alike. No model, no Chroma."""
+"""How-many / how-far / when questions (issue 12) are answered by a sentence that states such a value;
+how-come questions ("怎么老是…") ask why. Every rule on full-width and half-width punctuation alike.
+No model, no Chroma."""
 
 from __future__ import annotations
 
@@ -55,3 +56,17 @@ def test_a_count_question_leads_with_the_sentence_that_states_it(fullwidth: bool
     comma = "，" if fullwidth else ","
     assert _best(composer, f"柳堡镇那起三轮车翻车{comma}死伤了多少人{mark}", text) == "2025"
     assert _best(composer, f"柳堡镇三轮车翻车的案例要怎么讲{mark}", text)[:3] == "开镰前"
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_how_come_asks_why_not_how(mark: str) -> None:
+    """ "怎么老是禁不住" asks for causes, as "为什么" does; read as "怎么 (how)" it was answered with the
+    measures ("严禁用货车、三轮车拉人"). "怎么管" and "怎么样" are unchanged."""
+    from rag.answer.scoring import ASKED_BACK, ASKS_HOW, ASKS_WHY
+
+    how_come = ("三轮车拉人怎么老是禁不住", "井盖问题咋总是拖着解决不了", "隐患怎么一直改不完")
+    for question in (f"{q}{mark}" for q in how_come):
+        assert ASKS_WHY.search(question) and not ASKS_HOW.search(question), question
+    assert ASKS_HOW.search(f"三轮车拉人怎么管{mark}") and not ASKS_WHY.search(f"三轮车拉人怎么管{mark}")
+    assert not ASKS_WHY.search(f"今年的整治效果怎么样{mark}")
+    assert ASKED_BACK.search(f"三轮车违法载人怎么老是禁不住{mark}")
