@@ -64,7 +64,7 @@ def test_how_come_asks_why_not_how(mark: str) -> None:
     measures ("严禁用货车、三轮车拉人"). "怎么管" and "怎么样" are unchanged."""
     from rag.answer.scoring import ASKED_BACK, ASKS_HOW, ASKS_WHY
 
-    how_come = ("三轮车拉人怎么老是禁不住", "井盖问题咋总是拖着解决不了", "隐患怎么一直改不完")
+    how_come = ("三轮车拉人怎么老是禁不住", "老旧小区的隐患咋总是拖着不整改", "隐患怎么一直改不完")
     for question in (f"{q}{mark}" for q in how_come):
         assert ASKS_WHY.search(question) and not ASKS_HOW.search(question), question
     assert ASKS_HOW.search(f"三轮车拉人怎么管{mark}") and not ASKS_WHY.search(f"三轮车拉人怎么管{mark}")
