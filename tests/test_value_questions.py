@@ -70,3 +70,21 @@ def test_how_come_asks_why_not_how(mark: str) -> None:
     assert ASKS_HOW.search(f"三轮车拉人怎么管{mark}") and not ASKS_WHY.search(f"三轮车拉人怎么管{mark}")
     assert not ASKS_WHY.search(f"今年的整治效果怎么样{mark}")
     assert ASKED_BACK.search(f"三轮车违法载人怎么老是禁不住{mark}")
+
+
+@pytest.mark.parametrize(("comma", "period"), [("，", "。"), (",", ".")])
+def test_a_word_the_question_abbreviates_is_held_by_its_full_form(comma: str, period: str) -> None:
+    """ "烟花厂最晚哪天之前必须停产" is answered by "……前停止生产": 停产 abbreviates 停止生产, so the
+    value sentence holds the question's words and the answer is not refused. Characters that merely
+    stand in order across words ("起火燃烧" for 火烧, "运输和渔业船" for 运输船) are no full form."""
+    from rag.answer.answerability import abbreviated_in, missing_share, missing_terms
+
+    text = f"全市烟花爆竹生产企业一律在1月25日前停止生产{comma}春节后复工须验收合格{period}"
+    assert missing_terms(["停产"], text) == [] and missing_share({"烟花": 2.5, "停产": 3.4}, text) == 0.0
+    assert missing_terms(["停业"], text) == ["停业"]
+    full_forms = [("渔船", "渔业船舶"), ("危化品", "危险化学品"), ("电动车", "电动自行车")]
+    for word, full in full_forms:
+        assert abbreviated_in(word, f"加强{full}管理{period}"), word
+    in_order = [("火烧", "起火燃烧"), ("每个", "每一个"), ("运输船", "运输和渔业船"), ("在校", "在全县校园")]
+    for word, chars in in_order:
+        assert not abbreviated_in(word, f"{chars}{comma}要引起重视{period}"), word

@@ -72,6 +72,11 @@ def add_terms(terms: Iterable[str]) -> None:
             _segment.cache_clear()  # a new term changes how texts that hold it are cut
 
 
+def words(text: str) -> list[str]:
+    """Precise-mode segmentation: each character in exactly one word (停止生产 → 停止/生产)."""
+    return [w for w in _jieba().lcut(text) if w.strip()]
+
+
 def is_word(token: str) -> bool:
     """Is the token a word of the segmenter's dictionary (or a taught term)? Pieces that jieba's
     HMM glues across a word boundary ("市有" of "全市有多少", "前要" of "上岗前要") are not."""
