@@ -139,3 +139,28 @@ def test_the_unseen_groups_are_sound(group: str) -> None:
             assert evidence in texts[row["source"]], (row["id"], evidence)
         for keyword in row["answer_keywords"]:
             assert any(keyword in e for e in row["evidence"]), (row["id"], keyword)
+
+
+def test_the_unseen_table_shows_totals_and_types_only(capsys: pytest.CaptureFixture[str]) -> None:
+    """eval/unseen.py prints one row per group from `rag eval --json`: totals and recall by type,
+    never a question (a held-out group stays held out); an unknown group is refused by name."""
+    from eval import unseen
+
+    assert sorted(p.stem for p in (EVAL / "unseen").glob("*.jsonl")) == unseen.GROUPS and "g" in unseen.GROUPS
+    figures = {
+        "retrieval": {"mrr": 0.9, "hit@5": 1.0},
+        "answers": {
+            "unanswerable_refused": 0.8,
+            "answerable_refused": 0.025,
+            "keyword_recall": 0.85,
+            "citation_precision": 0.75,
+            "by_type": {"term": {"keyword_recall": 1.0}, "why": {"keyword_recall": 0.5}},
+            "failures": [{"id": "fx-001", "problem": "refused"}],
+        },
+    }
+    line = unseen.row("x", figures)
+    assert line == "| x | 0.800 | 0.025 | 0.850 | 0.750 | 0.900 / 1.000 | 1.000 | - | - | - | 0.500 | - | - |"
+    assert "fx-001" not in line
+    with pytest.raises(SystemExit):
+        unseen.main(["zz"])
+    assert "no such group: zz" in capsys.readouterr().err
