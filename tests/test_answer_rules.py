@@ -186,6 +186,12 @@ def test_a_dimension_is_answered_by_a_length_of_that_dimension(mark: str, comma:
     assert states_value(question, f"排洪沟深度不少于1.5米{period}")
     assert states_value(f"围挡的高度是多少米{mark}", f"施工围挡高度不得低于2.5米{period}")
     assert not states_value(f"围挡的高度是多少米{mark}", f"围挡距离基坑边不少于2米{period}")
+    # ... and a distance ("隔多远") by a length, not by a count beside it ("零售点1340个").
+    question = f"零售点离加油站得隔多远{mark}"
+    assert not states_value(question, f"今年拟设零售点1340个{comma}比去年增加86个{period}")
+    assert states_value(question, f"零售点与加油站的距离不得小于50米{period}")
+    assert states_value(f"两个库区的间距是多少{mark}", f"库区之间相距不少于1.5公里{period}")
+    assert not states_value(f"两个库区的间距是多少{mark}", f"全市共有库区12个{period}")
 
 
 @pytest.mark.parametrize("mark", ["？", "?"])

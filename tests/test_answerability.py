@@ -20,11 +20,10 @@ from rag.answer.answerability import (
     missing_share,
     missing_terms,
     named_years,
-    spells_out,
     states_value,
-    term_parts,
 )
 from rag.answer.continuation import continuation, following_sentences, is_question, needs_continuation
+from rag.answer.definitions import spells_out, term_parts
 from rag.answer.extractive import AnswerComposer, undefined_terms
 from rag.answer.scoring import Sentence, score_sentences
 from rag.config import Settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.answerability import spells_out, term_parts
 from rag.answer.continuation import continuation, following_sentences
+from rag.answer.definitions import spells_out, term_parts
 from tests.test_answerability import _passage, both
 
 DEFINED = (

@@ -11,7 +11,6 @@ from typing import Any
 
 from ingest.index.text import LIST_MARK, split_sentences
 from ingest.index.text import Sentence as Span
-from rag.answer.answerability import spells_out
 from rag.answer.continuation import (
     WINDOW,
     Following,
@@ -29,6 +28,7 @@ from rag.answer.continuation import (
     needs_continuation,
     preceding_sentences,
 )
+from rag.answer.definitions import spells_out
 from rag.answer.scoring import ASKED_BACK, Sentence
 from rag.answer.selection import repeats
 from rag.types import Passage

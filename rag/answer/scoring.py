@@ -16,7 +16,8 @@ from ingest.index.keywords import KeywordIndex
 from ingest.index.text import split_sentences
 from ingest.index.tokenize import find_slogans, tokenize
 from ingest.suspicious import is_suspicious
-from rag.answer.answerability import spells_out, states_value
+from rag.answer.answerability import states_value
+from rag.answer.definitions import spells_out
 from rag.retrieve import QUOTED_WORD_MAX_SHARE
 from rag.types import Passage
 

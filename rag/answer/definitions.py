@@ -1,0 +1,99 @@
+"""Is a term spelled out in a speech's text? (issue 12)
+
+An answer may say a term is "only mentioned" (讲话只是提到了…) only when its whole speech never spells
+it out. Speeches do that in many shapes: "“两查”就是…", "即…", a heading followed by the definition in
+the next sentence, a definition by parts ("“两查”…，“一改”…"), a list item labelled by the term
+("二是深查，对所有区域……"), a law introduced and then stated ("一个“墨菲定理”，凡是……"). Pure
+functions over text; full-width and half-width punctuation alike.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMERALS = "一二两三四五六七八九十百千"
+_PART = re.compile(rf"[{_NUMERALS}]+[个项条大]?[^{_NUMERALS}]+")
+_OPEN_QUOTE = "“\"「『'‘"
+_CLOSE_QUOTE = "”\"」』'’"
+# What follows a term that spells it out: "即…", "就是…", "是指…", "：…", "（…", "包括…", "一是…".
+_SPELLS_OUT = (
+    rf"[{_CLOSE_QUOTE}]?\s*("
+    r"[^。；;!！?？\n]{0,12}?([:：(（]|——|—)"
+    r"|[^。；;!！?？\n]{0,16}?[,，、]?\s*(即|也就是|就是|是指|指的是|包括|主要是|分别是|具体是|具体包括"
+    r"|一个是|一方面|其一)"
+    r"|指(?![挥导标出示引南])"  # "“631”指6小时预警…", not "指挥部"
+    r"|[^。\n]{0,16}一是"
+    r")"
+)
+# A heading or sentence that names the term, and the next sentence that defines it.
+_NEXT_SENTENCE_DEFINES = (
+    rf"[{_CLOSE_QUOTE}]?[^。.．！!？?\n]{{0,16}}[。.．!！]?\s*\n?\s*"
+    r"(即|也就是说?|就是|是指|具体(来说|而言|是|包括)|主要(是|包括)|包括)"
+)
+
+
+# A list item labelled by the term, its body after the label: "二是深查，对所有区域……开展大排查",
+# "（二）“深查”。对所有区域……" — the body is what the term means in this speech (not the next item).
+_ITEM_MARK = (
+    rf"(?:[{_NUMERALS}]+[是要]|第[{_NUMERALS}]+[,，、]?|首先|其次|再次|最后"
+    rf"|[(（][{_NUMERALS}\d]+[)）]|\d+[.．、])"
+)
+_ITEM_LABEL = rf"{_ITEM_MARK}\s*[{_OPEN_QUOTE}]?"
+_LABELS_BODY = rf"[{_CLOSE_QUOTE}]?\s*(?:[,，:：]|[。.．](?!\s*{_ITEM_MARK}))\s*[^。；;!！?？\n]{{6,}}"
+
+# A named law or saying introduced and then stated: "讲了一个“墨菲定理”，凡是有可能发生的一定就会发生".
+_INTRODUCED = rf"一[个条句]\s*[{_OPEN_QUOTE}]"
+_STATED_THEN = rf"[{_CLOSE_QUOTE}]\s*[,，:：]\s*[^。；;!！?？\n]{{8,}}"
+
+# A sentence that names the term for what it describes: "这种库被称为“头顶库”", "这就是所谓的“X”";
+# "有3座属于“头顶库”，下游1公里范围内有村庄" (what it is follows the comma).
+_NAMES_IT = rf"(称为|称作|叫做|叫作|称之为|所谓的?|这就是|这就叫|这叫|简称|统称)\s*[{_OPEN_QUOTE}]?"
+_BELONGS = rf"属于\s*[{_OPEN_QUOTE}]?"
+_BELONGS_THEN = rf"[{_CLOSE_QUOTE}]?\s*[,，]\s*[^。；;!！?？\n]{{6,}}"
+
+_ALL_NUMERALS = re.compile(rf"[{_NUMERALS}0-9]{{2,5}}")
+
+
+def term_parts(term: str) -> list[str]:
+    """A numbered slogan's parts: “两查一改” → 两查, 一改; “四不两直” → 四不, 两直; “一三五” → 一, 三, 五
+    (each spelled out as “一”就是…)."""
+    if _ALL_NUMERALS.fullmatch(term):
+        return list(term)
+    parts = _PART.findall(term)
+    return parts if len(parts) > 1 and "".join(parts) == term else []
+
+
+def _normal(text: str) -> str:
+    """Half-width punctuation for matching; the source is still quoted as written."""
+    table = str.maketrans("，：；？！（）", ",:;?!()")
+    return text.translate(table)
+
+
+def spells_out(term: str, text: str) -> bool:
+    """Does the text define the term: directly ("“××”，即…", "“××”就是…"), by its parts
+    ("“两查”就是…，“一改”就是…"), in the sentence after a heading that names it, as the label of a
+    list item ("二是深查，对所有区域……"), by stating what it introduces ("一个“墨菲定理”，凡是……"),
+    or by naming what it describes ("被称为“××”")?"""
+    text = _normal(text)
+    name = re.escape(term)
+    if (
+        re.search(name + _normal(_SPELLS_OUT), text)
+        or re.search(name + _normal(_NEXT_SENTENCE_DEFINES), text)
+        or re.search(_normal(_NAMES_IT) + name, text)
+        or re.search(_normal(_BELONGS) + name + _normal(_BELONGS_THEN), text)
+        or re.search(_normal(_ITEM_LABEL) + name + _normal(_LABELS_BODY), text)
+        or re.search(_normal(_INTRODUCED) + name + _normal(_STATED_THEN), text)
+    ):
+        return True
+    parts = term_parts(term)
+    if parts:
+        defined = [
+            # a one-character part only in quotes: “一”就是…, not every 一是…
+            re.search(
+                rf"[{_OPEN_QUOTE}]{'' if len(part) == 1 else '?'}{re.escape(part)}" + _normal(_SPELLS_OUT),
+                text,
+            )
+            for part in parts
+        ]
+        return sum(bool(d) for d in defined) >= max(1, len(parts) - 1)
+    return False
