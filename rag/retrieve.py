@@ -93,6 +93,13 @@ def fuse(
     return reciprocal_rank_fusion(rankings, weights=weights)
 
 
+def rare_words(words: Sequence[str], chunk_share: Callable[[list[str]], dict[str, float]]) -> list[str]:
+    """The words that at most QUOTED_WORD_MAX_SHARE of the chunks hold: a term a speech names or
+    defines ("深查"), not a common word quoted as a pattern ("严格")."""
+    share = chunk_share([w.lower() for w in words])
+    return [w for w in words if share.get(w.lower(), 0.0) <= QUOTED_WORD_MAX_SHARE]
+
+
 def named_terms(
     query: str, known_terms: set[str], chunk_share: Callable[[list[str]], dict[str, float]]
 ) -> list[str]:
@@ -101,9 +108,8 @@ def named_terms(
     slogans holds; ranked by keywords alone, its chunk lost to chunks both rankings put midway.
     A common word in quotes ("哪几个“严格”") asks for a pattern, not a passage that holds it."""
     quoted = [s for s in find_slogans(query) if tokenize(s) == [s.lower()]]
-    share = chunk_share([s.lower() for s in quoted])
-    rare = {s for s in quoted if share.get(s.lower(), 1.0) <= QUOTED_WORD_MAX_SHARE}
-    return sorted({t for t in known_terms if len(t) >= 3 and t in query} | rare)
+    slogans = {t for t in known_terms if len(t) >= 3 and t in query}
+    return sorted(slogans | set(rare_words(quoted, chunk_share)))
 
 
 def char_ngrams(text: str, n: int = 3) -> set[str]:

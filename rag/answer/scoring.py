@@ -18,7 +18,7 @@ from ingest.index.tokenize import find_slogans, tokenize
 from ingest.suspicious import is_suspicious
 from rag.answer.answerability import states_value
 from rag.answer.definitions import spells_out
-from rag.retrieve import QUOTED_WORD_MAX_SHARE
+from rag.retrieve import rare_words
 from rag.types import Passage
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -217,8 +217,7 @@ def asked_terms(question: str, known_terms: set[str], slogans: set[str] | None =
 def definable(terms: Sequence[str], keywords: KeywordIndex) -> list[str]:
     """The asked terms a speech could define: not a common word quoted as a pattern ("哪几个“严格”"
     asks for "1.严格作业审批……2.严格现场监护……"), which no note may say a speech only mentions."""
-    share = keywords.chunk_share([t.lower() for t in terms])
-    return [t for t in terms if share.get(t.lower(), 0.0) <= QUOTED_WORD_MAX_SHARE]
+    return rare_words(list(terms), keywords.chunk_share)
 
 
 def undefined_terms(
