@@ -409,3 +409,34 @@ def test_asking_for_requirements_prefers_what_must_be_done_as_a_how_question_doe
     assert best(f"农村新建自建房在设计施工上有什么要求{mark}") == "今后"
     assert best(f"农村新建自建房怎么设计施工{mark}") == "今后"
     assert best(f"农村新建自建房的设计施工情况{mark}") == "全县"  # not asking what to do
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_which_ones_question_prefers_the_sentence_that_enumerates(fullwidth: bool, tmp_path) -> None:
+    """ "高风险的游乐项目都有哪些？" is answered by the sentence that lists them ("玻璃栈道、高空滑索、
+    丛林穿越等…"), not by the one before it that names their kind with the same words; a
+    which-measures question is a how-question and gets no such factor."""
+    from ingest.index.keywords import KeywordDoc, KeywordIndex
+    from rag.answer.extractive import AnswerComposer
+    from rag.config import Settings
+    from tests.test_answerability import _Vectors
+
+    text = (
+        "全市景区要规范高风险游乐项目管理，逐个开展安全评估。"
+        "全市景区的玻璃栈道、高空滑索、丛林穿越、峡谷漂流等高风险游乐项目共37个。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    index = KeywordIndex(tmp_path / "k.sqlite")
+    filler = [KeywordDoc(f"f{i}", f"本篇讲第{i}件事，要抓好落实。", speech_id=f"f{i}") for i in range(10)]
+    index.sync([KeywordDoc("c1", text, speech_id="s1"), *filler])
+    composer = AnswerComposer(_Vectors({}), Settings(), keywords=index, store=_NoOpenings())  # type: ignore[arg-type]
+
+    def best(question: str) -> str:
+        sentences, _ = composer.sentence_scores(question, question, [_passage(text)])
+        return "listed" if "玻璃" in max(sentences, key=lambda s: s.score).text else "named"
+
+    mark = "？" if fullwidth else "?"
+    assert best(f"景区里的高风险游乐项目都有哪些{mark}") == "listed"
+    assert best(f"景区里的高风险游乐项目管理得怎么样{mark}") == "named"  # no list asked
+    assert best(f"景区里的高风险游乐项目有哪些管理措施{mark}") == "named"  # measures asked

@@ -48,6 +48,7 @@ from rag.answer.scoring import (
     CAUSE_BONUS,
     CJK,
     DIRECTIVE_BONUS,
+    LIST_BONUS,
     PASSAGE_RANK_DECAY,
     Evidence,
     Sentence,
@@ -224,14 +225,16 @@ class AnswerComposer:
             return self._semantic_sentences(asked.query, passages), []
         idf = self.keywords.idf(asked.tokens)
         occasions = self.occasions(passages)
-        # (a question that also asks for a list wants its items, whatever their mood)
-        how = ASKS_MEASURES.search(asked.question) and not WANTS_LIST.search(asked.question)
-        bonus = DIRECTIVE_BONUS if how else 1.0
-        quoted = quoted_phrases(asked.question)
+        measures, listing = ASKS_MEASURES.search(asked.question), WANTS_LIST.search(asked.question)
+        # How-questions get the directive factor, which-ones questions the enumeration factor; one
+        # asking both ("哪些措施") wants the items whatever their mood and form: neither.
+        bonus = DIRECTIVE_BONUS if measures and not listing else 1.0
         value = asked.question if asks_value(asked.question) else ""
         why = CAUSE_BONUS if ASKS_WHY.search(asked.question) else 1.0
+        enumerates = LIST_BONUS if listing and not measures else 1.0
+        quoted = quoted_phrases(asked.question)
         sentences = score_sentences(
-            asked.tokens, passages, idf, asked.terms, occasions, bonus, quoted, value, cause_bonus=why
+            asked.tokens, passages, idf, asked.terms, occasions, bonus, quoted, value, why, enumerates
         )
         part_leads = [
             (part, lead)
