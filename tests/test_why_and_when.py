@@ -440,3 +440,26 @@ def test_a_which_ones_question_prefers_the_sentence_that_enumerates(fullwidth: b
     assert best(f"景区里的高风险游乐项目都有哪些{mark}") == "listed"
     assert best(f"景区里的高风险游乐项目管理得怎么样{mark}") == "named"  # no list asked
     assert best(f"景区里的高风险游乐项目有哪些管理措施{mark}") == "named"  # measures asked
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_sentence_that_lists_its_own_items_does_not_bring_the_next_sections(fullwidth: bool) -> None:
+    """ "分几个阶段，各是什么时间？": the sentence gives the three stages after its colon; the
+    sub-section headings that follow it ("（一）电梯：…") are the section's next topics, not its list.
+    A sentence that only announces ("重点抓好三项工作：") still brings them."""
+    from ingest.index.text import split_sentences
+    from rag.answer.following import follow_lead
+
+    def quoted(lead: str) -> list[str]:
+        text = f"{lead}\n（一）电梯：抓住老旧更新\n（二）起重机械：严防带病运转\n"
+        if not fullwidth:
+            text = both(text)[1]
+        first = split_sentences(text)[0]
+        chosen = [Sentence(0, first.start, first.end, text[first.start : first.end].strip(), 1.0)]
+        return [s.text[:3] for s in follow_lead(chosen, [_passage(text)], lambda p: None, wants_set=True)]
+
+    own = (
+        "整个行动分三个阶段推进：3月至6月底为集中排查阶段，7月至9月底为集中整治阶段，10月至11月底为总结阶段。"
+    )
+    assert len(quoted(own)) == 1
+    assert len(quoted("今年重点抓好以下两项工作：")) == 3

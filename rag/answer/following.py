@@ -195,7 +195,9 @@ def follow_list(
         following = following_sentences(passages, sentence.passage, sentence.end, next_chunk, limit=WINDOW)
         if len(following) > 1 and is_question(following[0].text):
             following = following[1:]  # "比往年更加严峻。为什么这样说？一是……": the question is not quoted
-        if not _list_starts(sentence.text, following):
+        if not _list_starts(sentence.text, following) or (
+            is_heading(following[0].text) and gives_own_items(sentence.text)
+        ):
             continue
         listed = continuation(sentence.text, following)
         if all(f.text in quoted for f in listed) or (
@@ -211,6 +213,15 @@ def follow_list(
         head = chosen[:at] if is_question(sentence.text) and at > 0 else chosen[: at + 1]
         return head + items + rest
     return chosen
+
+
+def gives_own_items(text: str) -> bool:
+    """Does the sentence list its own items after a colon ("整个行动分三个阶段推进：3月至6月底为集中排查
+    阶段，7月至9月底为集中整治阶段，……。")? The headings after it open the next sections, not its list."""
+    colons = list(re.finditer(r"[:：]", text))
+    if not colons or inline_item_style(text) is not None:
+        return False
+    return len(re.findall(r"[，,、；;]", text[colons[-1].end() :])) >= 2
 
 
 def _in_paragraph(sentence: Sentence, listed: Sequence[Following], passages: list[Passage]) -> bool:
