@@ -1,6 +1,6 @@
 """How-many / how-far / when questions (issue 12) are answered by a sentence that states such a value;
-how-come questions ("怎么老是…") ask why. Every rule on full-width and half-width punctuation alike.
-No model, no Chroma."""
+how-come questions ("怎么老是…") ask why; an answer must hold what the question is about. Every rule
+on full-width and half-width punctuation alike. No model, no Chroma."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from tests.test_answerability import _passage, both
 
 
-def _composer(text: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def _composer(text: str, tmp_path: Path, filler: str = "本篇讲第{}件事，要抓好落实。"):  # type: ignore[no-untyped-def]
     from ingest.index.keywords import KeywordDoc, KeywordIndex
     from rag.answer.extractive import AnswerComposer
     from rag.config import Settings
@@ -19,8 +19,8 @@ def _composer(text: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     from tests.test_why_and_when import _NoOpenings
 
     index = KeywordIndex(tmp_path / "k.sqlite")
-    filler = [KeywordDoc(f"f{i}", f"本篇讲第{i}件事，要抓好落实。", speech_id=f"f{i}") for i in range(10)]
-    index.sync([KeywordDoc("c1", text, speech_id="s1"), *filler])
+    others = [KeywordDoc(f"f{i}", filler.format(i), speech_id=f"f{i}") for i in range(10)]
+    index.sync([KeywordDoc("c1", text, speech_id="s1"), *others])
     return AnswerComposer(_Vectors({}), Settings(), keywords=index, store=_NoOpenings())  # type: ignore[arg-type]
 
 
@@ -77,3 +77,27 @@ def test_a_word_the_question_abbreviates_is_held_by_its_full_form(comma: str, pe
     in_order = [("火烧", "起火燃烧"), ("每个", "每一个"), ("运输船", "运输和渔业船"), ("在校", "在全县校园")]
     for word, chars in in_order:
         assert not abbreviated_in(word, f"{chars}{comma}要引起重视{period}"), word
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_an_answer_holding_none_of_the_question_s_words_is_refused(fullwidth: bool, tmp_path: Path) -> None:
+    """ "孔明灯能不能放？有什么管理措施？": the second part has no words of its own and asks about the
+    first's subject, which no passage names; one sentence sharing only "管理措施" made an answer. A lone
+    missing word beside words the passage has ("养老院" for 养老机构) is still a paraphrase."""
+    from rag.answer.answerability import lacks_focus
+
+    text = "要加强烟花爆竹零售点监管，严格落实各项管理措施。养老机构要严格落实消防管理措施。"
+    if not fullwidth:
+        text = both(text)[1]
+    mark = "？" if fullwidth else "?"
+    composer = _composer(text, tmp_path, "本篇讲第{}件事，要抓好管理。")  # 管理: every speech's word
+    assert composer.compose(
+        f"孔明灯能不能放{mark}有什么管理措施{mark}",
+        f"孔明灯能不能放{mark}有什么管理措施{mark}",
+        [_passage(text)],
+    ).refused
+    assert not composer.compose(
+        f"养老院有什么消防管理措施{mark}", f"养老院有什么消防管理措施{mark}", [_passage(text)]
+    ).refused
+    assert lacks_focus({"孔明灯": 5.0}, text, 0.5)
+    assert not lacks_focus({"烟感": 5.0, "报警器": 3.0}, "要安装独立式感烟火灾探测报警器", 0.5)

@@ -375,8 +375,16 @@ def test_the_speaker_asks_back_for_roots_too_and_a_vague_count_asks_no_value() -
 
 
 class _NoOpenings:
+    """A store whose speeches have no opening, no head and no other chunks."""
+
     def titled_openings(self, speech_ids: object) -> dict[str, tuple[str, str]]:
         return {}
+
+    def speech_heads(self, speech_ids: object) -> dict[str, str]:
+        return {}
+
+    def speech_chunks(self, speech_id: str) -> list[tuple[str, str, dict[str, object]]]:
+        return []
 
 
 @pytest.mark.parametrize("fullwidth", [True, False])

@@ -29,8 +29,8 @@ from ingest.suspicious import is_suspicious
 from rag.answer.answerability import (
     asked_attribute,
     asks_value,
+    lacks_focus,
     missing_share,
-    missing_terms,
     named_documents,
     named_years,
     ratio_about,
@@ -102,9 +102,6 @@ def mentioned_only(note: str | None) -> list[str]:
 
 
 NO_INDEX = "索引里还没有讲话。请先导入讲话文件(python -m ingest 文件或文件夹)。"
-# A passage lacking this many of the question's specific terms (and most of their weight) is about
-# something else; one missing term is most often a paraphrase. Calibrated on eval/calibration.jsonl.
-MIN_MISSING_TERMS = 2
 # Questions that ask for several things: items, reasons, problems.
 ASKS_FOR_SET = re.compile(WANTS_LIST.pattern + "|" + ASKS_WHY.pattern + r"|不足|短板|薄弱|差距|问题")
 
@@ -327,19 +324,16 @@ class AnswerComposer:
         quoted = "".join(passages[i].text + context[i] for i in used)
         parts = asked.parts or [asked.question]
         # A compound question is answered when one of its parts is (the other may be off-corpus).
-        part_weights = (
-            [specific_weights(self.keywords, tokenize(p)) for p in parts]
-            if len(parts) > 1
-            else [specific_weights(self.keywords, asked.tokens)]
-        )
+        # A part with no words of its own ("有什么管理措施？" after "孔明灯能不能放？") asks about the whole.
+        whole = specific_weights(self.keywords, asked.tokens)
+        part_weights = [
+            (specific_weights(self.keywords, tokenize(p)) or whole) if len(parts) > 1 else whole
+            for p in parts
+        ]
         vouched = (
             max((p.similarity for p in passages[:3]), default=0.0) >= self.settings.focus_similarity_vouch
         )
-        if not vouched and all(
-            missing_share(w, quoted) >= self.settings.focus_missing_max
-            and len(missing_terms(w, quoted)) >= MIN_MISSING_TERMS
-            for w in part_weights
-        ):
+        if not vouched and all(lacks_focus(w, quoted, self.settings.focus_missing_max) for w in part_weights):
             return False
         if any(year not in quoted for year in named_years(asked.question)):
             return False
