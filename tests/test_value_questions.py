@@ -101,3 +101,18 @@ def test_an_answer_holding_none_of_the_question_s_words_is_refused(fullwidth: bo
     ).refused
     assert lacks_focus({"孔明灯": 5.0}, text, 0.5)
     assert not lacks_focus({"烟感": 5.0, "报警器": 3.0}, "要安装独立式感烟火灾探测报警器", 0.5)
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_time_of_day_answers_when(fullwidth: bool) -> None:
+    """ "在什么时间段巡查？" is answered by clock times ("每晚22时至次日6时"); "时间段" asks, it names
+    nothing the passage must hold. "第一时间" and "时期" are no time of day."""
+    from rag.answer.answerability import content_tokens, states_value
+
+    comma, mark = ("，", "？") if fullwidth else (",", "?")
+    sentence = f"一是落实夜间巡查制度{comma}每晚22时至次日6时至少巡查2次。"
+    assert states_value(f"宾馆在什么时间段要巡查{mark}", sentence)
+    assert states_value(f"宾馆什么时候要巡查{mark}", f"每天晚上10点以后{comma}值班人员要巡查一遍。")
+    assert not states_value(f"宾馆什么时候要巡查{mark}", f"发现火情要第一时间报告{comma}不得延误。")
+    assert not states_value(f"宾馆什么时候要巡查{mark}", f"节日期间{comma}要加强巡查。")
+    assert content_tokens(["时间段", "时段", "巡查"]) == ["巡查"]

@@ -324,12 +324,10 @@ class AnswerComposer:
         quoted = "".join(passages[i].text + context[i] for i in used)
         parts = asked.parts or [asked.question]
         # A compound question is answered when one of its parts is (the other may be off-corpus).
-        # A part with no words of its own ("有什么管理措施？" after "孔明灯能不能放？") asks about the whole.
         whole = specific_weights(self.keywords, asked.tokens)
-        part_weights = [
-            (specific_weights(self.keywords, tokenize(p)) or whole) if len(parts) > 1 else whole
-            for p in parts
-        ]
+        own = [specific_weights(self.keywords, tokenize(p)) for p in parts] if len(parts) > 1 else [whole]
+        # A part with no words of its own ("有什么管理措施？" after "孔明灯能不能放？") asks about the whole.
+        part_weights = [words or whole for words in own]
         vouched = (
             max((p.similarity for p in passages[:3]), default=0.0) >= self.settings.focus_similarity_vouch
         )
@@ -344,10 +342,11 @@ class AnswerComposer:
             return False
         if not all(asks_value(part) for part in parts):
             return True
-        # A single part is asked as the whole query (a follow-up's own words lack its subject).
+        # A single part is asked as the whole query (a follow-up's own words lack its subject), and so
+        # is a part without words of its own ("在什么时间段？"): its meaning is the whole question's.
         return any(
-            self.states_value_about(part, part if len(parts) > 1 else asked.query, chosen, context)
-            for part in parts
+            self.states_value_about(part, part if len(parts) > 1 and words else asked.query, chosen, context)
+            for part, words in zip(parts, own, strict=True)
         )
 
     def states_value_about(
