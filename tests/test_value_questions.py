@@ -116,3 +116,30 @@ def test_a_time_of_day_answers_when(fullwidth: bool) -> None:
     assert not states_value(f"宾馆什么时候要巡查{mark}", f"发现火情要第一时间报告{comma}不得延误。")
     assert not states_value(f"宾馆什么时候要巡查{mark}", f"节日期间{comma}要加强巡查。")
     assert content_tokens(["时间段", "时段", "巡查"]) == ["巡查"]
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_part_that_names_nothing_brings_no_sentence_about_something_else(
+    fullwidth: bool, tmp_path: Path
+) -> None:
+    """ "宾馆晚上要巡查几次？在什么时间段？": the second part asks about the first's subject; the best
+    time sentence for its own words (a fishing ban "从5月1日12时开始") is not quoted."""
+    from ingest.index.keywords import KeywordDoc, KeywordIndex
+    from rag.answer.extractive import AnswerComposer
+    from rag.config import Settings
+    from tests.test_answerability import _Vectors
+    from tests.test_why_and_when import _NoOpenings
+
+    patrol = "宾馆要落实夜间巡查制度，每晚22时至次日6时至少巡查2次。"
+    ban = "今年伏季休渔从5月1日12时开始，到9月16日12时结束，时间长达4个半月。"
+    if not fullwidth:
+        patrol, ban = both(patrol)[1], both(ban)[1]
+    index = KeywordIndex(tmp_path / "k.sqlite")
+    filler = [KeywordDoc(f"f{i}", f"本篇讲第{i}件事，要抓好落实。", speech_id=f"f{i}") for i in range(10)]
+    index.sync([KeywordDoc("c1", patrol, speech_id="s1"), KeywordDoc("c2", ban, speech_id="s2"), *filler])
+    vectors = _Vectors({patrol: 0.95, ban: 0.5})
+    composer = AnswerComposer(vectors, Settings(), keywords=index, store=_NoOpenings())  # type: ignore[arg-type]
+    mark = "？" if fullwidth else "?"
+    question = f"宾馆晚上要巡查几次{mark}在什么时间段{mark}"
+    answer = composer.compose(question, question, [_passage(patrol), _passage(ban, "c2", "s2")])
+    assert not answer.refused and "22时" in answer.text and "休渔" not in answer.text, answer.text

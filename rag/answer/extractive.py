@@ -29,6 +29,7 @@ from ingest.suspicious import is_suspicious
 from rag.answer.answerability import (
     asked_attribute,
     asks_value,
+    content_tokens,
     lacks_focus,
     missing_share,
     named_documents,
@@ -179,7 +180,7 @@ class AnswerComposer:
             sentences, passages, wants_list=bool(WANTS_LIST.search(question)), terms=words, own=own
         )
         chosen = self.drop_other_speeches(asked, chosen, passages)
-        part_leads = [lead for part, lead in part_leads if self._answers_part(part, lead, passages)]
+        part_leads = [lead for part, lead in part_leads if self._answers_part(asked, part, lead, passages)]
         chosen += [s for s in part_leads if s not in chosen and not repeats(s, chosen)]
         chosen += definitions(asked.terms, sentences, chosen)
         if self._too_weak(asked, passages, chosen, evidence) or not self.focused(asked, passages, chosen):
@@ -240,13 +241,15 @@ class AnswerComposer:
         ]
         return sentences, part_leads
 
-    def _answers_part(self, part: str, lead: Sentence, passages: Sequence[Passage]) -> bool:
+    def _answers_part(self, asked: Asked, part: str, lead: Sentence, passages: Sequence[Passage]) -> bool:
         """Is a sub-question's best sentence about it? Not when it lacks most of the sub-question's
         specific terms, nor, for a value asked, when it states none for them: an off-corpus part
-        of a compound question then adds nothing (and cites a passage without the answer)."""
+        of a compound question then adds nothing (and cites a passage without the answer). A part
+        that names nothing ("在什么时间段？") asks about the whole question's subject."""
         passage = passages[lead.passage]
         text = " ".join((lead.text, passage.speech_title, passage.heading_path))
-        own = specific_weights(self.keywords, tokenize(part))
+        named = content_tokens(tokenize(part))
+        own = specific_weights(self.keywords, named if named else asked.tokens)
         if not asks_value(part):
             return missing_share(own, text) < self.settings.focus_missing_max
         return (
