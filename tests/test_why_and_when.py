@@ -393,30 +393,17 @@ def test_asking_for_requirements_prefers_what_must_be_done_as_a_how_question_doe
 ) -> None:
     """ "新建自建房在设计施工上有什么要求？" asks what is to be done as "怎么设计施工" does: a sentence that
     directs outranks one that describes the subject with a few more of the question's words."""
-    from ingest.index.keywords import KeywordDoc, KeywordIndex
-    from rag.answer.extractive import AnswerComposer
-    from rag.config import Settings
-    from tests.test_answerability import _Vectors
+    from tests.test_value_questions import _best, _composer
 
     text = (
         "全县农村自建房中，不少当初没有经过正规设计，施工全靠工匠凭经验。"
         "今后新建3层及以上的自建房，必须由有资质的单位设计，由有资质的单位施工。"
     )
-    if not fullwidth:
-        text = both(text)[1]
-    index = KeywordIndex(tmp_path / "k.sqlite")
-    filler = [KeywordDoc(f"f{i}", f"本篇讲第{i}件事，要抓好落实。", speech_id=f"f{i}") for i in range(10)]
-    index.sync([KeywordDoc("c1", text, speech_id="s1"), *filler])
-    composer = AnswerComposer(_Vectors({}), Settings(), keywords=index, store=_NoOpenings())  # type: ignore[arg-type]
-
-    def best(question: str) -> str:
-        sentences, _ = composer.sentence_scores(question, question, [_passage(text)])
-        return max(sentences, key=lambda s: s.score).text[:2]
-
-    mark = "？" if fullwidth else "?"
-    assert best(f"农村新建自建房在设计施工上有什么要求{mark}") == "今后"
-    assert best(f"农村新建自建房怎么设计施工{mark}") == "今后"
-    assert best(f"农村新建自建房的设计施工情况{mark}") == "全县"  # not asking what to do
+    text = text if fullwidth else both(text)[1]
+    composer, mark = _composer(text, tmp_path), "？" if fullwidth else "?"
+    assert _best(composer, f"农村新建自建房在设计施工上有什么要求{mark}", text)[:2] == "今后"
+    assert _best(composer, f"农村新建自建房怎么设计施工{mark}", text)[:2] == "今后"
+    assert _best(composer, f"农村新建自建房的设计施工情况{mark}", text)[:2] == "全县"  # not what to do
 
 
 @pytest.mark.parametrize("fullwidth", [True, False])
@@ -424,30 +411,17 @@ def test_a_which_ones_question_prefers_the_sentence_that_enumerates(fullwidth: b
     """ "高风险的游乐项目都有哪些？" is answered by the sentence that lists them ("玻璃栈道、高空滑索、
     丛林穿越等…"), not by the one before it that names their kind with the same words; a
     which-measures question is a how-question and gets no such factor."""
-    from ingest.index.keywords import KeywordDoc, KeywordIndex
-    from rag.answer.extractive import AnswerComposer
-    from rag.config import Settings
-    from tests.test_answerability import _Vectors
+    from tests.test_value_questions import _best, _composer
 
     text = (
         "全市景区要规范高风险游乐项目管理，逐个开展安全评估。"
-        "全市景区的玻璃栈道、高空滑索、丛林穿越、峡谷漂流等高风险游乐项目共37个。"
+        "玻璃栈道、高空滑索、丛林穿越、峡谷漂流等全市景区高风险游乐项目共37个。"
     )
-    if not fullwidth:
-        text = both(text)[1]
-    index = KeywordIndex(tmp_path / "k.sqlite")
-    filler = [KeywordDoc(f"f{i}", f"本篇讲第{i}件事，要抓好落实。", speech_id=f"f{i}") for i in range(10)]
-    index.sync([KeywordDoc("c1", text, speech_id="s1"), *filler])
-    composer = AnswerComposer(_Vectors({}), Settings(), keywords=index, store=_NoOpenings())  # type: ignore[arg-type]
-
-    def best(question: str) -> str:
-        sentences, _ = composer.sentence_scores(question, question, [_passage(text)])
-        return "listed" if "玻璃" in max(sentences, key=lambda s: s.score).text else "named"
-
-    mark = "？" if fullwidth else "?"
-    assert best(f"景区里的高风险游乐项目都有哪些{mark}") == "listed"
-    assert best(f"景区里的高风险游乐项目管理得怎么样{mark}") == "named"  # no list asked
-    assert best(f"景区里的高风险游乐项目有哪些管理措施{mark}") == "named"  # measures asked
+    text = text if fullwidth else both(text)[1]
+    composer, mark = _composer(text, tmp_path), "？" if fullwidth else "?"
+    assert _best(composer, f"景区里的高风险游乐项目都有哪些{mark}", text)[:2] == "玻璃"
+    assert _best(composer, f"景区里的高风险游乐项目管理得怎么样{mark}", text)[:2] == "全市"  # no list
+    assert _best(composer, f"景区里的高风险游乐项目有哪些管理措施{mark}", text)[:2] == "全市"  # measures
 
 
 @pytest.mark.parametrize("fullwidth", [True, False])
