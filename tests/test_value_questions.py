@@ -143,3 +143,15 @@ def test_a_part_that_names_nothing_brings_no_sentence_about_something_else(
     question = f"宾馆晚上要巡查几次{mark}在什么时间段{mark}"
     answer = composer.compose(question, question, [_passage(patrol), _passage(ban, "c2", "s2")])
     assert not answer.refused and "22时" in answer.text and "休渔" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize("quotes", [("“", "”"), ('"', '"')])
+def test_a_count_of_items_names_nothing(quotes: tuple[str, str]) -> None:
+    """ "用哪三个“铁”来抓安全？": "三个" counts what is asked for; in a small index it is a rare word, and
+    as the question's only specific word, missing from the answer, it refused the answer."""
+    from ingest.index.tokenize import tokenize
+    from rag.answer.answerability import content_tokens
+
+    open_, close = quotes
+    assert "三个" not in content_tokens(tokenize(f"用哪三个{open_}铁{close}来抓安全?"))
+    assert content_tokens(["两项", "几条", "五种", "三个必须", "三个"]) == ["三个必须"]

@@ -177,6 +177,7 @@ def missing_share(weights: dict[str, float], text: str) -> float:
 _ASKING = re.compile(
     r"^(多少|哪|什么|怎|为何|为什么|如何|是否|有没有|有无)|几|(么|吗|呢)$"
     r"|^[省市县区镇乡村][里上]$"  # "县里", "市上": the speaker's own county, not a focus
+    r"|^[一二两三四五六七八九十几]+[个项条点种件类样批]$"  # "哪三个“铁”": a count of items names nothing
 )
 QUESTION_WORDS = frozenset(
     """
