@@ -155,3 +155,33 @@ def test_a_count_of_items_names_nothing(quotes: tuple[str, str]) -> None:
     open_, close = quotes
     assert "三个" not in content_tokens(tokenize(f"用哪三个{open_}铁{close}来抓安全?"))
     assert content_tokens(["两项", "几条", "五种", "三个必须", "三个"]) == ["三个必须"]
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_closeness_in_meaning_does_not_vouch_for_things_no_speech_names(
+    fullwidth: bool, tmp_path: Path
+) -> None:
+    """A passage close in meaning answers a colloquial question whose words it lacks ("楼里着火" for
+    火情). It does not answer one naming three things it lacks, two of which no speech names
+    ("锂电池储能电站" beside a fire-safety passage): that question is about something else. Things
+    other speeches name may still be renamed by a paraphrase."""
+    from dataclasses import replace
+
+    from ingest.index.tokenize import names_a_thing
+
+    text = "高层建筑要落实消防设施维护保养，发现火情要第一时间扑救，组织人员疏散。"
+    if not fullwidth:
+        text = both(text)[1]
+    comma, mark = ("，", "？") if fullwidth else (",", "?")
+    composer = _composer(text, tmp_path, "本篇讲第{}件事，要管好酒店、商场和仓库。")
+
+    def answered(question: str, similarity: float) -> bool:
+        passage = replace(_passage(text), similarity=similarity)
+        return not composer.compose(question, question, [passage]).refused
+
+    colloquial = f"万一楼里着火{comma}一般要怎么弄{mark}"
+    assert answered(colloquial, 0.90) and not answered(colloquial, 0.50)
+    assert not answered(f"锂电池储能电站起火有哪些扑救措施{mark}", 0.90)
+    assert answered(f"酒店和商场的仓库着火要怎么扑救{mark}", 0.90)
+    assert all(names_a_thing(w) for w in ("锂电池", "集装箱", "液化气罐", "骑手"))
+    assert not any(names_a_thing(w) for w in ("干活", "明明", "冬天", "着火", "外面"))

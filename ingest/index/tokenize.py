@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import jieba
+import jieba.posseg
 
 _QUOTED = re.compile(r"[“\"「『]([^“”\"「」『』\n]{2,12})[”\"」』]")
 _NOT_A_SLOGAN = re.compile(r"[,，、;；:：。!！?？\s]|^[xX×*]+$")
@@ -35,6 +36,7 @@ STOPWORDS = frozenset(
 
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
+_tagger: jieba.posseg.POSTokenizer | None = None
 _known: set[str] = set()
 
 
@@ -44,14 +46,18 @@ def find_slogans(text: str) -> set[str]:
 
 
 def _jieba() -> jieba.Tokenizer:
-    global _tokenizer
     with _lock:
-        if _tokenizer is None:
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            _tokenizer = tokenizer
-        return _tokenizer
+        return _jieba_unlocked()
+
+
+def _jieba_unlocked() -> jieba.Tokenizer:
+    global _tokenizer
+    if _tokenizer is None:
+        jieba.setLogLevel(logging.WARNING)
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        _tokenizer = tokenizer
+    return _tokenizer
 
 
 def add_terms(terms: Iterable[str]) -> None:
@@ -81,6 +87,22 @@ def is_word(token: str) -> bool:
     """Is the token a word of the segmenter's dictionary (or a taught term)? Pieces that jieba's
     HMM glues across a word boundary ("市有" of "全市有多少", "前要" of "上岗前要") are not."""
     return bool(_jieba().FREQ.get(token))
+
+
+# jieba's part-of-speech tags for things: nouns (n, nr, ns, nt, nz…), abbreviations (j), verbal nouns (vn).
+_NAMING_TAGS = re.compile(r"^(n|j$|vn$)")
+
+
+def names_a_thing(word: str) -> bool:
+    """Does the word name a thing (a noun: 骑手, 锂电池, 集装箱) rather than say something about one
+    (干活, 明明, 冬天, 这块)? A compound is judged by its last word, its head (液化气罐 → 罐)."""
+    global _tagger
+    with _lock:
+        if _tagger is None:
+            _tagger = jieba.posseg.POSTokenizer(_jieba_unlocked())
+        tagger = _tagger
+    pieces = [p for p in tagger.lcut(word) if p.word.strip()]
+    return bool(pieces) and bool(_NAMING_TAGS.match(pieces[-1].flag))
 
 
 # Stored tokens are only as good as the segmenter that cut them: bump this when a change here cuts

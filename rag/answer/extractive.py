@@ -34,6 +34,7 @@ from rag.answer.answerability import (
     missing_share,
     named_documents,
     named_years,
+    names_what_is_absent,
     ratio_about,
     scope_matches,
     specific_weights,
@@ -331,9 +332,8 @@ class AnswerComposer:
         own = [specific_weights(self.keywords, tokenize(p)) for p in parts] if len(parts) > 1 else [whole]
         # A part with no words of its own ("有什么管理措施？" after "孔明灯能不能放？") asks about the whole.
         part_weights = [words or whole for words in own]
-        vouched = (
-            max((p.similarity for p in passages[:3]), default=0.0) >= self.settings.focus_similarity_vouch
-        )
+        close = max((p.similarity for p in passages[:3]), default=0.0) >= self.settings.focus_similarity_vouch
+        vouched = close and not all(names_what_is_absent(self.keywords, w, quoted) for w in part_weights)
         if not vouched and all(lacks_focus(w, quoted, self.settings.focus_missing_max) for w in part_weights):
             return False
         if any(year not in quoted for year in named_years(asked.question)):
