@@ -104,6 +104,11 @@ def test_answer_types_and_quotes() -> None:
     assert missing_answer_type("在一个园区要固定待多久？", [_sentence("2024年成立了专家组。")])
     assert missing_answer_type("是哪个文件规定的?", [_sentence("要先通风再检测。")])
     assert not missing_answer_type("怎么做?", [_sentence("要先通风再检测。")])
+    for comma, mark in (("，", "？"), (",", "?")):  # "from when": a year, a date or a clock time
+        asked = f"禁渔期从什么时候开始{comma}到什么时候结束{mark}"
+        assert not missing_answer_type(asked, [_sentence(f"今年休渔从5月1日12时开始{comma}到9月16日结束。")])
+        assert not missing_answer_type(asked, [_sentence(f"从2019年起{comma}每年都要休渔。")])
+        assert missing_answer_type(asked, [_sentence(f"休渔期间{comma}渔船要回港停泊。")])
     for mark in ("？", "?"):  # a body asked for: the sentence must name one
         asked = f"食堂燃气报警装置由哪个部门验收{mark}"
         assert missing_answer_type(asked, [_sentence("餐饮企业必须安装可燃气体报警装置，并与切断阀联动。")])

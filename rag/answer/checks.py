@@ -19,8 +19,17 @@ _QUOTED_PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]{2,40})[”\"
 # What a question asks for, and what a sentence must hold to answer it.
 _ANSWER_TYPES = (
     (
-        re.compile(r"哪一年|哪年|何年|哪一年开始|从什么时候开始|什么年份"),
+        re.compile(r"哪一年|哪年|何年|什么年份"),
         re.compile(r"(\d{2,4}|[〇零一二三四五六七八九]{2,4}|[xX×]+)\s*年"),
+    ),
+    # "从什么时候开始" is answered by a year ("从2019年起") as much as by a date or a clock time
+    # ("从5月1日12时开始"); asked as a year only, a fishing ban's dates were refused.
+    (
+        re.compile(r"从什么时候开始"),
+        re.compile(
+            r"(\d{2,4}|[〇零一二三四五六七八九]{2,4}|[xX×]+)\s*年"
+            r"|(\d{1,2}|[一二三四五六七八九十]{1,3}|[xX×]+)\s*月|\d{1,2}\s*[时点](?![间期代候段刻])"
+        ),
     ),
     (
         re.compile(r"多长时间|多久|几天|几个小时|多少小时|多少天|多少分钟|时限|期限"),
