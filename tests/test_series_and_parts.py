@@ -41,14 +41,28 @@ def test_a_slogan_of_numerals_is_spelled_out_by_its_quoted_numerals(text: str) -
         ("头顶库", "12座尾矿库中，有3座属于“头顶库”，下游1公里范围内有村庄、学校或者省道。", True),
         ("头顶库", "下游1公里内有村庄的尾矿库，我们称之为“头顶库”。", True),
         ("头顶库", "有3座属于“头顶库”。3座“头顶库”要在9月底前完成升级。", False),
+        (
+            "三张网",
+            "（一）织密“三张网”。第一张是人防网，以护林员为主体；第二张是技防网，依托视频监控。",
+            True,
+        ),
+        ("三张网", "（一）织密“三张网”。这项工作要在年底前完成。", False),
+        (
+            "三不动火",
+            "严格落实“三不动火”制度。这是血的教训，没有审批不动火、没有监护不动火、没有措施不动火。",
+            True,
+        ),
+        ("四个一律", "严格执行“四个一律”。对重大隐患一律停产整顿。", False),
         ("三个必须", "坚决做到“三个必须”，确保各自辖区安全。", False),
         ("四个一律", "坚决做到“四个一律”，指挥部要加强调度。", False),
     ],
 )
 def test_more_shapes_of_a_definition(term: str, text: str, defined: bool) -> None:
-    """Enumerated ("一个是…一个是…", "一方面…"), after a dash, "“X”指…", or named for what it describes
-    ("属于“X”，下游…有村庄", "称之为“X”"): the speech spells the term out, so the mention-only note
-    would be false. A term followed by its purpose, or only counted, is not defined."""
+    """Enumerated ("一个是…一个是…", "一方面…", a heading then "第一张是…", as many items as counted
+    "没有审批不动火、没有监护不动火…"), after a dash, "“X”指…", or
+    named for what it describes ("属于“X”，下游…有村庄", "称之为“X”"): the speech spells the term out,
+    so the mention-only note would be false. A term followed by its purpose, or only counted, is not
+    defined."""
     for written in both(text):
         assert spells_out(term, written) is defined, written
 
@@ -85,3 +99,31 @@ def test_a_term_defined_elsewhere_in_its_speech_is_quoted_from_there(fullwidth: 
     assert quoted[0].passage == 1 and passages[1].chunk_id == "c1"
     chunks["s1"][0] = ("c1", "尾矿库12座，其中3座“头顶库”在城区上游。", {})
     assert definition_elsewhere(["头顶库"], chosen, passages[:1], lambda speech: chunks[speech]) == chosen
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_quoted_series_and_a_counted_which_ask_for_each_part(fullwidth: bool, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """ "“一瓶一码、一户一档”是啥意思?" asks what each part means, and "“三个一批”，是哪三批？" what the
+    three are: neither was read as asking for content, so the answer led with the sentence that
+    only names the slogan, and the definition's later semicolon clauses were cut off."""
+    from rag.answer.scoring import asked_terms
+    from tests.test_value_questions import _composer
+
+    comma, mark, quote = ("，", "？", "“{}”") if fullwidth else (",", "?", '"{}"')
+    assert asked_terms(
+        quote.format(f"一瓶一码{'、' if fullwidth else ','}一户一档") + f"是啥意思{mark}", set()
+    ) == [
+        "一瓶一码",
+        "一户一档",
+    ]
+    assert asked_terms(quote.format("三个一批") + f"{comma}是哪三批{mark}", set()) == ["三个一批"]
+    assert asked_terms(f"三个一批怎么落实{mark}", {"三个一批"}) == []
+    text = (
+        "对排查出的隐患房屋，要按照“三个一批”的要求分类处置。其中，“三个一批”就是：对可以修复的，加固改造一批；"
+        "对暂时无法整治到位的，停用腾退一批；对没有加固价值的，拆除重建一批。"
+    )
+    if not fullwidth:
+        text = both(text)[1]
+    question = "对隐患房屋分类处置的" + quote.format("三个一批") + f"{comma}是哪三批{mark}"
+    answer = _composer(text, tmp_path).compose(question, question, [_passage(text)])
+    assert all(part in answer.text for part in ("加固改造一批", "停用腾退一批", "拆除重建一批")), answer.text

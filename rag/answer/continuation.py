@@ -57,6 +57,11 @@ def opens_list(text: str) -> bool:
     return bool(_OPENS.search(text.strip()))
 
 
+def ends_in_semicolon(text: str) -> bool:
+    """One clause of a semicolon series: the sentence runs on to the next full stop."""
+    return bool(_SEMICOLON_END.search(text.strip()))
+
+
 def needs_continuation(text: str) -> bool:
     """The lead announces what follows rather than saying it."""
     return is_question(text) or is_heading(text) or opens_list(text)

@@ -28,7 +28,8 @@ _SPELLS_OUT = (
 # A heading or sentence that names the term, and the next sentence that defines it.
 _NEXT_SENTENCE_DEFINES = (
     rf"[{_CLOSE_QUOTE}]?[^。.．！!？?\n]{{0,16}}[。.．!！]?\s*\n?\s*"
-    r"(即|也就是说?|就是|是指|具体(来说|而言|是|包括)|主要(是|包括)|包括)"
+    r"(即|也就是说?|就是|是指|具体(来说|而言|是|包括)|主要(是|包括)|包括"
+    r"|第[一1][个张条项点道层方]?[是,，、:：])"  # "织密“三张网”。第一张是人防网…" (a bare 一是 may not be)
 )
 
 
@@ -63,6 +64,25 @@ def term_parts(term: str) -> list[str]:
     return parts if len(parts) > 1 and "".join(parts) == term else []
 
 
+# A counted slogan ("三不进入", "四个一律", "两个全覆盖") is spelled out by as many items, each holding
+# its core ("没有检测不进入、没有监护不进入、没有防护器具不进入"), soon after it is named.
+_COUNTED = re.compile(rf"([{_NUMERALS}])[个项条大]?([^{_NUMERALS}]{{2,}})")
+_COUNT = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CHARS_PER_ITEM = 60
+
+
+def _counted_out(term: str, text: str) -> bool:
+    counted = _COUNTED.fullmatch(term)
+    if not counted or counted.group(1) not in _COUNT:
+        return False
+    items, core = _COUNT[counted.group(1)], counted.group(2)
+    for mention in re.finditer(re.escape(term), text):
+        after = text[mention.end() : mention.end() + _CHARS_PER_ITEM * items].replace(term, "")
+        if after.count(core) >= items:
+            return True
+    return False
+
+
 def _normal(text: str) -> str:
     """Half-width punctuation for matching; the source is still quoted as written."""
     table = str.maketrans("，：；？！（）", ",:;?!()")
@@ -83,6 +103,7 @@ def spells_out(term: str, text: str) -> bool:
         or re.search(_normal(_BELONGS) + name + _normal(_BELONGS_THEN), text)
         or re.search(_normal(_ITEM_LABEL) + name + _normal(_LABELS_BODY), text)
         or re.search(_normal(_INTRODUCED) + name + _normal(_STATED_THEN), text)
+        or _counted_out(term, text)
     ):
         return True
     parts = term_parts(term)

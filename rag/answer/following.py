@@ -17,6 +17,7 @@ from rag.answer.continuation import (
     as_passage,
     continuation,
     earlier_items,
+    ends_in_semicolon,
     ends_section,
     following_sentences,
     inline_item_style,
@@ -33,6 +34,8 @@ from rag.answer.scoring import ASKED_BACK, Sentence
 from rag.answer.selection import repeats
 from rag.types import Passage
 
+# Clauses of a semicolon series quoted after the one that names an asked term.
+MAX_SERIES = 6
 NextChunk = Callable[[Passage], tuple[str, str, dict[str, Any]] | None]
 SpeechChunks = Callable[[str], list[tuple[str, str, dict[str, Any]]]]  # speech id → its chunks, in order
 
@@ -379,7 +382,7 @@ def definition_elsewhere(
     """A term the question asks about that the quoted passages name but do not spell out may be
     defined elsewhere in their speech ("有3座属于“头顶库”，下游1公里范围内有村庄…" in the overview,
     the measures under "2.严控“头顶库”风险。"): that sentence is quoted first, its chunk fetched
-    (appended to passages)."""
+    (appended to passages). A definition written as a semicolon series is quoted to its full stop."""
     used = list(dict.fromkeys(s.passage for s in chosen))
     found: list[Sentence] = []
     for term in terms:
@@ -397,7 +400,9 @@ def definition_elsewhere(
             index = len(passages) - 1
         found.append(Sentence(index, start, end, text[start:end].strip(), 0.0))
     texts = {s.text for s in found}
-    return found + [s for s in chosen if s.text not in texts]
+    return whole_definitions(
+        terms, found + [s for s in chosen if s.text not in texts], passages, chunk_after(speech_chunks)
+    )
 
 
 def _defining_sentence(
@@ -413,3 +418,25 @@ def _defining_sentence(
             if term in text[span.start : span.end] and spells_out(term, window):
                 return chunk_id, text, meta, span.start, span.end
     return None
+
+
+def whole_definitions(
+    terms: Sequence[str], chosen: list[Sentence], passages: list[Passage], next_chunk: NextChunk
+) -> list[Sentence]:
+    """A quoted clause that names an asked term and ends in a semicolon ("“三个一批”就是：……加固改造
+    一批；", "“一瓶一码”就是……；") is the start of a series that spells the term out: the rest of it,
+    to the full stop, follows it."""
+    out: list[Sentence] = []
+    texts = {s.text for s in chosen}
+    for sentence in chosen:
+        out.append(sentence)
+        if not (ends_in_semicolon(sentence.text) and any(term in sentence.text for term in terms)):
+            continue
+        for f in following_sentences(passages, sentence.passage, sentence.end, next_chunk, MAX_SERIES):
+            if f.text not in texts:
+                out.append(Sentence(f.passage, f.start, f.end, f.text, 0.0))
+                texts.add(f.text)
+            if not ends_in_semicolon(f.text):
+                break
+    seen: set[str] = set()
+    return [s for s in out if not (s.text in seen or seen.add(s.text))]
