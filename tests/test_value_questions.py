@@ -185,3 +185,29 @@ def test_closeness_in_meaning_does_not_vouch_for_things_no_speech_names(
     assert answered(f"酒店和商场的仓库着火要怎么扑救{mark}", 0.90)
     assert all(names_a_thing(w) for w in ("锂电池", "集装箱", "液化气罐", "骑手"))
     assert not any(names_a_thing(w) for w in ("干活", "明明", "冬天", "着火", "外面"))
+
+
+@pytest.mark.parametrize("fullwidth", [True, False])
+def test_a_how_question_is_answered_from_the_measures_not_the_situation(
+    fullwidth: bool, tmp_path: Path
+) -> None:
+    """ "鉴定机构太少的问题怎么解决？": the speech's situation section ("二、正视问题") describes the
+    problem in the question's own words; the measures section answers it. "降雨预计会怎样" asks what
+    will happen, not how to act."""
+    from dataclasses import replace
+
+    from rag.answer.scoring import ASKS_HOW
+
+    comma, mark = ("，", "？") if fullwidth else (",", "?")
+    problem = f"全县具备房屋鉴定能力的机构只有2家{comma}排队等候时间普遍在1个月以上。"
+    measure = f"针对鉴定力量不足的问题{comma}县住建局要通过购买服务引进3家鉴定机构。"
+    passages = [
+        replace(_passage(problem, "c1"), heading_path="二、正视问题 > （三）鉴定力量不足"),
+        replace(_passage(measure, "c2"), heading_path="三、突出重点 > （七）强化技术支撑"),
+    ]
+    composer = _composer(problem + measure, tmp_path)
+    question = f"房屋鉴定机构太少{comma}排队太久的问题怎么解决{mark}"
+    sentences, _ = composer.sentence_scores(question, question, passages)
+    assert max(sentences, key=lambda s: s.score).text.startswith("针对")
+    assert ASKS_HOW.search(f"今年的防汛工作怎样开展{mark}")
+    assert not ASKS_HOW.search(f"今年主汛期的降雨预计会怎样{mark}")

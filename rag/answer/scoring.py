@@ -65,11 +65,15 @@ ASKED_BACK = re.compile(
     rf"|问题(究竟|到底)?出在哪|(怎么|咋){_HOW_COME})[^。！!]*[?？]\s*$"
 )
 # Not 怎么样 (how it went), nor 采取了什么 (what was done).
-ASKS_HOW = re.compile(rf"怎么(?!样|{_HOW_COME})|怎样(?!的)|如何|什么措施|哪些措施")
+ASKS_HOW = re.compile(rf"怎么(?!样|{_HOW_COME})|(?<![会将])怎样(?!的)|如何|什么措施|哪些措施")  # not "会怎样"
 # ... and the other ways a user asks what is to be done: "有什么要求", "要做哪些检查", "把什么关".
 # Both get DIRECTIVE_BONUS; a "要求" question ranked a description of the subject ("全县农村自建房中，
 # ……没有经过正规设计") above the rule ("必须由具有相应资质的设计单位进行设计"). Calibration recall
 # 0.913 → 0.917 (multi 0.909 → 0.955); test, dev and unseen a–c unchanged; unseen d how 0.458 → 0.708.
+# ... and a speech's opening section on the situation ("一、认清形势，…", "二、正视问题，…") describes the
+# problems the measures of later sections answer: quoted for a how-question, it restates the problem.
+SITUATION_FACTOR = 0.7
+_SITUATION_SECTION = re.compile(r"^[^>]*(认清|正视|认识|把握|形势|回顾|成绩|成效|不足|短板|差距|现状)")
 ASKS_MEASURES = re.compile(
     ASKS_HOW.pattern
     + r"|(什么|哪些|啥|哪几)[^，,。？?]{0,6}要求|要求是什么|要(做|搞|干|采取)(哪些|什么|啥)|把什么关"
@@ -171,6 +175,8 @@ def score_sentences(
                 lexical *= DEFINITION_BONUS
             if directive_bonus != 1.0 and _DIRECTIVE.search(text):
                 lexical *= directive_bonus
+            if directive_bonus != 1.0 and _SITUATION_SECTION.search(passage.heading_path):
+                lexical *= SITUATION_FACTOR
             if any(phrase in text for phrase in quoted):
                 lexical *= QUOTED_BONUS
             if list_bonus != 1.0 and _ENUMERATES.search(text):
