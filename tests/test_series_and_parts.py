@@ -38,6 +38,7 @@ def test_a_slogan_of_numerals_is_spelled_out_by_its_quoted_numerals(text: str) -
         ("三道防线", "构筑“三道防线”——第一道防线是监测预警，第二道是工程拦挡。", True),
         ("631", "落实“631”机制。“631”指6小时预警、3小时转移、1小时复核。", True),
         ("双盯双查", "开展“双盯双查”，一方面盯人盯船，另一方面查证查隐患。", True),
+        ("双盯双查", "推行“双盯双查”。“双盯”是指盯住渔船、盯住夜间；“双查”是指查值班制度、查航行灯。", True),
         ("头顶库", "12座尾矿库中，有3座属于“头顶库”，下游1公里范围内有村庄、学校或者省道。", True),
         ("头顶库", "下游1公里内有村庄的尾矿库，我们称之为“头顶库”。", True),
         ("头顶库", "有3座属于“头顶库”。3座“头顶库”要在9月底前完成升级。", False),
@@ -53,13 +54,20 @@ def test_a_slogan_of_numerals_is_spelled_out_by_its_quoted_numerals(text: str) -
             True,
         ),
         ("四个一律", "严格执行“四个一律”。对重大隐患一律停产整顿。", False),
+        ("三级安全教育", "新进场工人必须经过公司、项目、班组“三级安全教育”，考试合格后方可上岗。", True),
+        ("三级安全教育", "要抓好“三级安全教育”，考试合格后方可上岗。", False),
+        ("三同时", "危险化学品新建、改建、扩建项目执行安全设施“三同时”制度情况。", False),
+        ("良方", "五是用好“良方”，结合我县实际，用总书记开出的“良方”破解发展难题。", False),
+        ("路长制", "建立“路长制”，由乡镇、村两级干部分段担任路长，负责辖区道路隐患排查。", True),
+        ("叫应", "要建立“叫应”机制，预警发布后，指挥部要在30分钟内叫应到乡镇主要负责人。", True),
         ("三个必须", "坚决做到“三个必须”，确保各自辖区安全。", False),
         ("四个一律", "坚决做到“四个一律”，指挥部要加强调度。", False),
     ],
 )
 def test_more_shapes_of_a_definition(term: str, text: str, defined: bool) -> None:
     """Enumerated ("一个是…一个是…", "一方面…", a heading then "第一张是…", as many items as counted
-    "没有审批不动火、没有监护不动火…"), after a dash, "“X”指…", or
+    after it "没有审批不动火、没有监护不动火…" or before it "公司、项目、班组“三级安全教育”"), explained
+    in the clause after it in its own word ("“路长制”，由…担任路长"), after a dash, "“X”指…", or
     named for what it describes ("属于“X”，下游…有村庄", "称之为“X”"): the speech spells the term out,
     so the mention-only note would be false. A term followed by its purpose, or only counted, is not
     defined."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-_NUMERALS = "一二两三四五六七八九十百千"
+_NUMERALS = "一二两双三四五六七八九十百千"  # 双: “双盯双查” is 双盯 and 双查
 _PART = re.compile(rf"[{_NUMERALS}]+[个项条大]?[^{_NUMERALS}]+")
 _OPEN_QUOTE = "“\"「『'‘"
 _CLOSE_QUOTE = "”\"」』'’"
@@ -83,6 +83,38 @@ def _counted_out(term: str, text: str) -> bool:
     return False
 
 
+_ITEM_CHARS = 8
+
+
+def _enumerated_before(term: str, text: str) -> bool:
+    """As many items as the term counts, right before it: "公司、项目、班组“三级安全教育”"."""
+    counted = _COUNTED.fullmatch(term)
+    if not counted or counted.group(1) not in _COUNT:
+        return False
+    for mention in re.finditer(re.escape(term), text):
+        clause = re.split(r"[,:;!?。\n]", text[max(0, mention.start() - 80) : mention.start()])[-1]
+        items = [item.strip(_OPEN_QUOTE + _CLOSE_QUOTE + " ") for item in clause.split("、")]
+        count = _COUNT[counted.group(1)]
+        # the items themselves, short, next to it (the first may carry the sentence's start): not
+        # "新建、改建、扩建项目执行安全设施“三同时”"
+        short = all(0 < len(item) <= _ITEM_CHARS for item in items[1 - count :])
+        if len(items) >= count and items[-count] and short:
+            return True
+    return False
+
+
+# "建立“路长制”，由乡镇、村两级干部分段担任路长", "要建立“叫应”机制，……要在30分钟内叫应到乡镇": the
+# clause after the term says what it does in its own word.
+_EXPLAINED = rf"[{_CLOSE_QUOTE}]?(制度|机制|模式|工作法|办法)?[,]([^。;!?\n]{{4,60}})"
+
+
+def _explained_after(term: str, text: str) -> bool:
+    stem = term[:-1] if len(term) >= 3 and term[-1] in "制员法" else term
+    # its own word, not the term named again in quotes ("用好“良方”，…用总书记开出的“良方”…")
+    unquoted = re.compile(rf"(?<![{_OPEN_QUOTE}]){re.escape(stem)}")
+    return any(unquoted.search(m.group(2)) for m in re.finditer(re.escape(term) + _EXPLAINED, text))
+
+
 def _normal(text: str) -> str:
     """Half-width punctuation for matching; the source is still quoted as written."""
     table = str.maketrans("，：；？！（）", ",:;?!()")
@@ -104,6 +136,8 @@ def spells_out(term: str, text: str) -> bool:
         or re.search(_normal(_ITEM_LABEL) + name + _normal(_LABELS_BODY), text)
         or re.search(_normal(_INTRODUCED) + name + _normal(_STATED_THEN), text)
         or _counted_out(term, text)
+        or _enumerated_before(term, text)
+        or _explained_after(term, text)
     ):
         return True
     parts = term_parts(term)
