@@ -438,5 +438,4 @@ def whole_definitions(
                 texts.add(f.text)
             if not ends_in_semicolon(f.text):
                 break
-    seen: set[str] = set()
-    return [s for s in out if not (s.text in seen or seen.add(s.text))]
+    return out
