@@ -71,11 +71,18 @@ _COUNT = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, 
 _CHARS_PER_ITEM = 60
 
 
-def _counted_out(term: str, text: str) -> bool:
+def _counted(term: str) -> tuple[int, str] | None:
+    """A counted slogan's count and core: “三不进入” → (3, 不进入), “四个一律” → (4, 一律)."""
     counted = _COUNTED.fullmatch(term)
     if not counted or counted.group(1) not in _COUNT:
+        return None
+    return _COUNT[counted.group(1)], counted.group(2)
+
+
+def _counted_out(term: str, text: str) -> bool:
+    if not (counted := _counted(term)):
         return False
-    items, core = _COUNT[counted.group(1)], counted.group(2)
+    items, core = counted
     for mention in re.finditer(re.escape(term), text):
         after = text[mention.end() : mention.end() + _CHARS_PER_ITEM * items].replace(term, "")
         if after.count(core) >= items:
@@ -88,13 +95,12 @@ _ITEM_CHARS = 8
 
 def _enumerated_before(term: str, text: str) -> bool:
     """As many items as the term counts, right before it: "公司、项目、班组“三级安全教育”"."""
-    counted = _COUNTED.fullmatch(term)
-    if not counted or counted.group(1) not in _COUNT:
+    if not (counted := _counted(term)):
         return False
+    count = counted[0]
     for mention in re.finditer(re.escape(term), text):
         clause = re.split(r"[,:;!?。\n]", text[max(0, mention.start() - 80) : mention.start()])[-1]
         items = [item.strip(_OPEN_QUOTE + _CLOSE_QUOTE + " ") for item in clause.split("、")]
-        count = _COUNT[counted.group(1)]
         # the items themselves, short, next to it (the first may carry the sentence's start): not
         # "新建、改建、扩建项目执行安全设施“三同时”"
         short = all(0 < len(item) <= _ITEM_CHARS for item in items[1 - count :])
@@ -105,7 +111,7 @@ def _enumerated_before(term: str, text: str) -> bool:
 
 # "建立“路长制”，由乡镇、村两级干部分段担任路长", "要建立“叫应”机制，……要在30分钟内叫应到乡镇": the
 # clause after the term says what it does in its own word.
-_EXPLAINED = rf"[{_CLOSE_QUOTE}]?(制度|机制|模式|工作法|办法)?[,]([^。;!?\n]{{4,60}})"
+_EXPLAINED = rf"[{_CLOSE_QUOTE}]?(制度|机制|模式|工作法|办法)?,([^。;!?\n]{{4,60}})"
 
 
 def _explained_after(term: str, text: str) -> bool:
