@@ -164,3 +164,27 @@ def test_the_unseen_table_shows_totals_and_types_only(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):
         unseen.main(["zz"])
     assert "no such group: zz" in capsys.readouterr().err
+
+
+def test_the_gate_probe_counts_each_rule_on_answered_questions_only() -> None:
+    """eval/gate_probe.py's table: for each rule, how many answered off-corpus questions it would
+    refuse and how many answerable ones with them; totals only, no question text."""
+    from eval.gate_probe import Probe, cut_table
+
+    probes = [
+        Probe(True, 0.87, ("骑手",), 51, 0.008, None),
+        Probe(True, 0.90, (), 0, -0.01, None),
+        Probe(False, 0.884, ("山火",), 19, 0.002, None),
+        Probe(False, 0.95, (), 0, float("-inf"), None),
+    ]
+    table = cut_table(probes)
+    assert table[0] == "answered: 2 off-corpus, 2 answerable"
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table[3:]}
+    assert rows["vouch < 0.885"] == "| vouch < 0.885 | 1 of 2 | 1 of 2 |"
+    assert rows["names an unknown noun"] == "| names an unknown noun | 1 of 2 | 1 of 2 |"
+    assert rows["unknown nouns all rare (jieba freq < 20)"].endswith("| 0 of 2 | 1 of 2 |")
+    assert rows["counterfactual gain > 0.005"].endswith("| 1 of 2 | 0 of 2 |")
+    assert not any("llm" in line for line in table)  # no judge asked, no row for it
+    judged = cut_table([Probe(True, 0.9, (), 0, 0.0, True), Probe(False, 0.9, (), 0, 0.0, False)])
+    assert judged[-1] == "| llm says 不能 | 1 of 1 | 0 of 1 |"
+    assert not any("骑手" in line or "山火" in line for line in table)
