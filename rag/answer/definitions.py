@@ -80,6 +80,7 @@ def _counted(term: str) -> tuple[int, str] | None:
 
 
 def _counted_out(term: str, text: str) -> bool:
+    """As many items holding the core as the term counts, soon after it is named."""
     if not (counted := _counted(term)):
         return False
     items, core = counted

@@ -157,6 +157,7 @@ def score_sentences(
         occasion = occasions.get(passage.speech_id, "")
         context = set(tokenize(occasion))
         content = [t for t in query_tokens if t not in context] or list(query_tokens)
+        situation = directive_bonus != 1.0 and bool(_SITUATION_SECTION.search(passage.heading_path))
         for span in split_sentences(passage.text):
             text = passage.text[span.start : span.end].strip()
             if len(text) < 4 or is_suspicious(text):  # speech text is data: never quote an injected order
@@ -177,7 +178,7 @@ def score_sentences(
                 lexical *= DEFINITION_BONUS
             if directive_bonus != 1.0 and _DIRECTIVE.search(text):
                 lexical *= directive_bonus
-            if directive_bonus != 1.0 and _SITUATION_SECTION.search(passage.heading_path):
+            if situation:
                 lexical *= SITUATION_FACTOR
             if any(phrase in text for phrase in quoted):
                 lexical *= QUOTED_BONUS
